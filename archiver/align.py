@@ -1,0 +1,321 @@
+"""The align stage: every article sentence -> (video, start, end, score), or "not spoken".
+
+Speech engines mishear names and a narration may add an intro, skip a paragraph or swap
+two, so this is not one global edit script. It works locally:
+
+1. locate each paragraph in each video by voting on shared word pairs (a diagonal of the
+   article x transcript matrix), and keep the best video and window;
+2. inside the window, match tokens exactly with an LCS at C speed (rapidfuzz), then pair
+   the leftover tokens in each gap by fuzzy similarity (misheard names);
+3. the strongest paragraphs claim their transcript words first, so a skipped paragraph
+   cannot borrow a neighbour's speech;
+4. sentence times come from the first and last heard words (estimated from neighbours
+   when those were misheard), then snap to a speech boundary found by voice activity
+   detection: the one with the longest silence beside it near the word time;
+5. what no sentence covers is reported as extra speech (intros, ad-libs).
+"""
+from __future__ import annotations
+
+import bisect
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
+
+from .models import Alignment, Article, ExtraSpeech, SentenceAlignment, Transcript
+from .normalize import base_language, tokens
+
+FUZZY_MIN = 62  # rapidfuzz ratio above which two differently spelled tokens count as heard
+SNAP_WINDOW = 0.7  # seconds around a word time to look for a speech boundary
+MAX_GAP_CELLS = 4000  # bound the Python DP on one gap; beyond it, leave the gap unmatched
+
+
+@dataclass
+class TranscriptTokens:
+    video_id: str
+    transcript: Transcript
+    tokens: list[str] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    ends: list[float] = field(default_factory=list)
+    pairs: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    claimed: list[bool] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, video_id: str, transcript: Transcript, lang: str) -> TranscriptTokens:
+        tt = cls(video_id, transcript)
+        for word in transcript.words:
+            pieces = tokens(word.word, lang)
+            span = (word.end - word.start) / max(1, len(pieces))
+            for k, piece in enumerate(pieces):  # a word spelled out ("2,300") shares its time
+                tt.tokens.append(piece)
+                tt.starts.append(word.start + k * span)
+                tt.ends.append(word.start + (k + 1) * span)
+        for j in range(len(tt.tokens) - 1):
+            tt.pairs[(tt.tokens[j], tt.tokens[j + 1])].append(j)
+        tt.claimed = [False] * len(tt.tokens)
+        return tt
+
+
+@dataclass
+class Match:
+    article_pos: int  # index into the article's token list
+    transcript_pos: int
+    similarity: float  # 1.0 exact, less for a fuzzy pair
+
+
+@dataclass
+class ArticleTokens:
+    tokens: list[str]
+    sentence_of: list[int]  # token -> sentence index
+    sentence_spans: list[tuple[int, int]]  # sentence -> [first, last+1) token range
+    paragraph_spans: list[tuple[int, int]]
+
+
+def article_tokens(article: Article, lang: str) -> ArticleTokens:
+    toks, sentence_of, sentence_spans = [], [], []
+    paragraph_spans: dict[int, list[int]] = {}
+    for sentence in article.sentences:
+        first = len(toks)
+        for word in sentence.text.split():
+            for piece in tokens(word, lang):
+                toks.append(piece)
+                sentence_of.append(sentence.index)
+        sentence_spans.append((first, len(toks)))
+        span = paragraph_spans.setdefault(sentence.paragraph, [first, len(toks)])
+        span[1] = len(toks)
+    return ArticleTokens(toks, sentence_of, sentence_spans, [tuple(s) for s in paragraph_spans.values()])
+
+
+def weight(token: str) -> float:
+    """Short words ("a", "of", "the") say little about where a sentence is: weigh them less."""
+    return min(1.0, 0.2 + len(token) * 0.16)
+
+
+# ---------------------------------------------------------------- 1. locate
+
+
+def locate(span: tuple[int, int], at: ArticleTokens, tt: TranscriptTokens) -> tuple[int, int, float]:
+    """The transcript window [lo, hi) where article tokens span[0]:span[1] are most likely spoken,
+    and the share of their word pairs found on the winning diagonal."""
+    first, last = span
+    diagonals: list[int] = []
+    for i in range(first, last - 1):
+        positions = tt.pairs.get((at.tokens[i], at.tokens[i + 1]), ())
+        if len(positions) <= 8:  # a pair said everywhere ("of the") votes for nothing
+            diagonals.extend(j - (i - first) for j in positions if not tt.claimed[j])
+    if not diagonals:
+        return 0, 0, 0.0
+    diagonals.sort()
+    length = last - first
+    width = max(6, int(0.15 * length))
+    best, best_lo, best_hi, lo = 0, 0, 0, 0
+    for hi in range(len(diagonals)):
+        while diagonals[hi] - diagonals[lo] > width:
+            lo += 1
+        if hi - lo + 1 > best:
+            best, best_lo, best_hi = hi - lo + 1, lo, hi
+    slack = 4 + int(0.25 * length)
+    window_lo = max(0, diagonals[best_lo] - slack)
+    window_hi = min(len(tt.tokens), diagonals[best_hi] + length + slack)
+    return window_lo, window_hi, best / max(1, length - 1)
+
+
+# ---------------------------------------------------------------- 2. match inside a window
+
+
+def match_window(first: int, last: int, lo: int, hi: int, at: ArticleTokens, tt: TranscriptTokens) -> list[Match]:
+    source = at.tokens[first:last]
+    target = tt.tokens[lo:hi]
+    matches: list[Match] = []
+    prev_i, prev_j = 0, 0
+    for op in Indel.opcodes(source, target):
+        if op.tag != "equal":
+            continue
+        matches.extend(fuzzy_gap(source, target, prev_i, op.src_start, prev_j, op.dest_start, first, lo))
+        for k in range(op.src_end - op.src_start):
+            matches.append(Match(first + op.src_start + k, lo + op.dest_start + k, 1.0))
+        prev_i, prev_j = op.src_end, op.dest_end
+    matches.extend(fuzzy_gap(source, target, prev_i, len(source), prev_j, len(target), first, lo))
+    return drop_strays(matches)
+
+
+def fuzzy_gap(source: list[str], target: list[str], i0: int, i1: int, j0: int, j1: int,
+              first: int, lo: int) -> list[Match]:
+    """Pair the tokens of one gap between exact matches by similarity (an order-keeping DP)."""
+    n, m = i1 - i0, j1 - j0
+    if n == 0 or m == 0 or n * m > MAX_GAP_CELLS:
+        return []
+    sim = [[fuzz.ratio(source[i0 + a], target[j0 + b]) for b in range(m)] for a in range(n)]
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for a in range(n - 1, -1, -1):
+        for b in range(m - 1, -1, -1):
+            take = sim[a][b] / 100 if sim[a][b] >= FUZZY_MIN else -1.0
+            best[a][b] = max(best[a + 1][b], best[a][b + 1], best[a + 1][b + 1] + take if take > 0 else -1.0)
+    out, a, b = [], 0, 0
+    while a < n and b < m:
+        s = sim[a][b]
+        if s >= FUZZY_MIN and best[a][b] == best[a + 1][b + 1] + s / 100:
+            out.append(Match(first + i0 + a, lo + j0 + b, s / 100))
+            a, b = a + 1, b + 1
+        elif best[a][b] == best[a + 1][b]:
+            a += 1
+        else:
+            b += 1
+    return out
+
+
+def drop_strays(matches: list[Match]) -> list[Match]:
+    """Drop matches far off the local diagonal: a "the" that the LCS borrowed from the window's edge."""
+    if len(matches) < 3:
+        return matches
+    diagonals = [m.transcript_pos - m.article_pos for m in matches]
+    kept = []
+    for k, match in enumerate(matches):
+        around = sorted(diagonals[max(0, k - 3):k] + diagonals[k + 1:k + 4])
+        median = around[len(around) // 2]
+        if abs(diagonals[k] - median) <= 6:
+            kept.append(match)
+    return kept
+
+
+# ---------------------------------------------------------------- 3. sentences and times
+
+
+def sentence_score(first: int, last: int, matched: dict[int, Match], at: ArticleTokens) -> float:
+    total = sum(weight(t) for t in at.tokens[first:last])
+    heard = sum(weight(at.tokens[i]) * matched[i].similarity for i in range(first, last) if i in matched)
+    return heard / total if total else 0.0
+
+
+def estimate_start(first: int, last: int, matched: dict[int, Match], tt: TranscriptTokens,
+                   order: list[int]) -> float:
+    """Time of the sentence's first token; from the first heard token, stepped back over misheard ones."""
+    i = next(i for i in range(first, last) if i in matched)
+    j = matched[i].transcript_pos
+    unheard = i - first
+    if unheard == 0:
+        return tt.starts[j]
+    k = bisect.bisect_left(order, i)
+    floor = tt.ends[matched[order[k - 1]].transcript_pos] if k > 0 else 0.0
+    j_back = max(0, j - unheard)  # as many transcript tokens before as article tokens were missed
+    return max(floor, min(tt.starts[j_back], tt.starts[j]))
+
+
+def estimate_end(first: int, last: int, matched: dict[int, Match], tt: TranscriptTokens,
+                 order: list[int]) -> float:
+    i = next(i for i in range(last - 1, first - 1, -1) if i in matched)
+    j = matched[i].transcript_pos
+    unheard = last - 1 - i
+    if unheard == 0:
+        return tt.ends[j]
+    k = bisect.bisect_right(order, i)
+    ceiling = tt.starts[matched[order[k]].transcript_pos] if k < len(order) else tt.transcript.duration or 1e9
+    j_fwd = min(len(tt.tokens) - 1, j + unheard)
+    return min(ceiling, max(tt.ends[j_fwd], tt.ends[j]))
+
+
+def snap(t: float, speech: list[tuple[float, float]], boundary: str) -> float:
+    """Move t to the nearby speech start (or end) with the longest silence beside it."""
+    best, best_silence = t, -1.0
+    for k, (start, end) in enumerate(speech):
+        edge = start if boundary == "start" else end
+        if abs(edge - t) > SNAP_WINDOW:
+            continue
+        if boundary == "start":
+            silence = start - (speech[k - 1][1] if k > 0 else 0.0)
+        else:
+            silence = (speech[k + 1][0] if k + 1 < len(speech) else end + 10.0) - end
+        silence -= 0.3 * abs(edge - t)  # of two equal silences, the nearer one
+        if silence > best_silence:
+            best, best_silence = edge, silence
+    return best
+
+
+# ---------------------------------------------------------------- the whole article
+
+
+def align(article: Article, transcripts: dict[str, Transcript], threshold: float = 0.45,
+          snap_to_speech: bool = True) -> list[Alignment]:
+    """Align an article with every video it links; one Alignment per video."""
+    started = time.perf_counter()
+    lang = base_language(article.language or next((t.language for t in transcripts.values()), "en"))
+    at = article_tokens(article, lang)
+    videos = {vid: TranscriptTokens.build(vid, t, lang) for vid, t in transcripts.items()}
+    located: dict[int, tuple[str, list[Match]]] = {}  # paragraph -> (video, matches)
+
+    # 1-2. every paragraph in every video; strongest first claims its words
+    candidates = []
+    for p, (first, last) in enumerate(at.paragraph_spans):
+        for vid, tt in videos.items():
+            lo, hi, confidence = locate((first, last), at, tt)
+            if hi > lo:
+                candidates.append((confidence, p, vid, lo, hi))
+    candidates.sort(key=lambda c: -c[0])
+    for confidence, p, vid, lo, hi in candidates:
+        if p in located:
+            continue
+        tt = videos[vid]
+        first, last = at.paragraph_spans[p]
+        matches = [m for m in match_window(first, last, lo, hi, at, tt) if not tt.claimed[m.transcript_pos]]
+        if len(matches) < 2:
+            continue
+        located[p] = (vid, matches)
+        for j in range(matches[0].transcript_pos, matches[-1].transcript_pos + 1):
+            tt.claimed[j] = True
+
+    # 3. sentences
+    results: dict[str, list[SentenceAlignment]] = {vid: [] for vid in videos}
+    for p, (vid, matches) in located.items():
+        tt = videos[vid]
+        matched = {m.article_pos: m for m in matches}
+        order = sorted(matched)
+        for s in {at.sentence_of[m.article_pos] for m in matches}:
+            first, last = at.sentence_spans[s]
+            score = sentence_score(first, last, matched, at)
+            if score < threshold:
+                continue
+            start = estimate_start(first, last, matched, tt, order)
+            end = estimate_end(first, last, matched, tt, order)
+            if snap_to_speech and tt.transcript.speech:
+                start, end = snap(start, tt.transcript.speech, "start"), snap(end, tt.transcript.speech, "end")
+            results[vid].append(SentenceAlignment(s, vid, round(start, 3), round(max(end, start), 3), round(score, 3)))
+
+    seconds = round(time.perf_counter() - started, 4)
+    alignments = []
+    for vid, sentences in results.items():
+        sentences.sort(key=lambda a: a.index)
+        alignments.append(Alignment(article.id, vid, sentences, extra_speech(videos[vid], sentences), seconds))
+    return alignments
+
+
+def extra_speech(tt: TranscriptTokens, sentences: list[SentenceAlignment], min_words: int = 3) -> list[ExtraSpeech]:
+    """Runs of words that no located sentence covers."""
+    spans = sorted((s.start, s.end) for s in sentences)
+    starts = [s for s, _ in spans]
+
+    def covered(t: float) -> bool:
+        k = bisect.bisect_right(starts, t) - 1
+        return k >= 0 and t <= spans[k][1] + 0.05
+
+    runs: list[list] = []
+    current: list = []
+    for word in tt.transcript.words:
+        if covered((word.start + word.end) / 2):
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append(word)
+    if current:
+        runs.append(current)
+    return [ExtraSpeech(tt.video_id, round(run[0].start, 3), round(run[-1].end, 3),
+                        "".join(w.word for w in run).strip())
+            for run in runs if len(run) >= min_words]
+
+
+def every_sentence(article: Article, alignments: list[Alignment]) -> list[SentenceAlignment]:
+    """Every article sentence, in order, with its location or None (not spoken)."""
+    by_index = {s.index: s for a in alignments for s in a.sentences}
+    return [by_index.get(s.index) or SentenceAlignment(s.index, None, None, None, 0.0) for s in article.sentences]

@@ -1,0 +1,177 @@
+"""The download stage: yt-dlp fetches a video URL (or we copy a local file) into media/<video_id>/.
+
+The only module that imports yt_dlp. video_id comes from yt-dlp's extractor and id, sanitized
+(plus a hash of the URL for the generic extractor, whose ids are just file names); never from
+a title. Downloads go to a temp directory that is renamed into place when complete, so a
+killed run never leaves a media directory that a later run trusts; yt-dlp resumes its .part
+file from the same temp directory on the next run.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .article import now
+from .errors import ArchiverError
+from .media import ffmpeg_exe, probe
+from .store.files import TEMP_PREFIX, atomic_write_json, sha256_file, short_hash, slugify
+
+
+@dataclass
+class Fetched:
+    video_id: str
+    url: str
+    title: str
+    directory: Path  # a finished media directory (temp until the caller commits it)
+    media_file: str
+    extractor: str
+    webpage_url: str | None
+    duration: float
+
+
+@functools.cache
+def _specific_extractors() -> tuple:
+    from yt_dlp.extractor import gen_extractor_classes
+
+    return tuple(ie for ie in gen_extractor_classes() if ie.IE_NAME.lower() != "generic")
+
+
+@functools.cache
+def has_specific_extractor(url: str) -> bool:
+    """True when a yt-dlp extractor other than Generic claims the URL (a video host)."""
+    if not url.startswith(("http://", "https://")):
+        return False
+    return any(ie.suitable(url) and ie.working() for ie in _specific_extractors())
+
+
+class _QuietLogger:
+    """yt-dlp talks to stdout; we keep its messages to report the last error."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def debug(self, msg: str) -> None:
+        pass
+
+    def info(self, msg: str) -> None:
+        pass
+
+    def warning(self, msg: str) -> None:
+        pass
+
+    def error(self, msg: str) -> None:
+        self.errors.append(msg)
+
+
+def _options(retries: int, timeout: float, max_filesize_mb: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "quiet": True, "no_warnings": True, "noprogress": True, "logger": _QuietLogger(),
+        "retries": retries, "fragment_retries": retries, "extractor_retries": retries,
+        "retry_sleep_functions": {"http": lambda n: min(0.5 * 2 ** n, 10), "fragment": lambda n: min(0.5 * 2 ** n, 10)},
+        "socket_timeout": timeout, "continuedl": True, "noplaylist": True,
+        "max_filesize": max_filesize_mb << 20,
+        # a single file that a browser plays offline, when the host offers the choice
+        "format": "best[ext=mp4][height<=720]/best[height<=720]/bestvideo[height<=720]+bestaudio/best",
+        "merge_output_format": "mp4",
+        "ffmpeg_location": ffmpeg_exe(),
+        "writeinfojson": False, "writesubtitles": False, "restrictfilenames": True,
+        **extra,
+    }
+
+
+def _one_line(e: Exception, url: str) -> str:
+    msg = str(e).replace("ERROR: ", "").strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    msg = msg.split("; please report this issue")[0]
+    if "Unsupported URL" in msg:
+        return f"{url}: not a video yt-dlp can download (unsupported URL)"
+    return f"{url}: download failed: {msg[:300]}"
+
+
+def video_id_for(info: dict[str, Any], url: str) -> str:
+    extractor = slugify(info.get("extractor_key") or info.get("extractor") or "video", 20)
+    raw_id = slugify(str(info.get("id") or "x"), 60)
+    if extractor == "generic":  # its ids are file names: two sites' "video.mp4" must not collide
+        raw_id = f"{slugify(str(info.get('id') or 'x'), 40)}-{short_hash(url)}"
+    return f"{extractor}-{raw_id}"
+
+
+def local_video_id(path: Path, sha256: str) -> str:
+    return f"file-{slugify(path.stem, 40)}-{sha256[:8]}"
+
+
+def probe_url(url: str, retries: int = 3, timeout: float = 30) -> tuple[str, dict[str, Any]]:
+    """Ask yt-dlp what a URL is, without downloading: (video_id, info)."""
+    from yt_dlp import YoutubeDL
+    from yt_dlp.utils import DownloadError, ExtractorError
+
+    try:
+        with YoutubeDL(_options(retries, timeout, 4096)) as ydl:
+            info = ydl.extract_info(url, download=False)
+    except (DownloadError, ExtractorError) as e:
+        raise ArchiverError(_one_line(e, url)) from e
+    if info is None or info.get("_type") == "playlist":
+        raise ArchiverError(f"{url}: a playlist or a page with several videos; link the videos themselves")
+    return video_id_for(info, url), info
+
+
+def download_url(url: str, media_root: Path, video_id: str, info: dict[str, Any], *, retries: int = 5,
+                 timeout: float = 30, max_filesize_mb: int = 4096,
+                 on_progress: Callable[[int, int | None], None] | None = None) -> Fetched:
+    """Download into media/.tmp-<video_id>/ (resumable) and return it, complete but not yet renamed."""
+    from yt_dlp import YoutubeDL
+    from yt_dlp.utils import DownloadError, ExtractorError
+
+    work = media_root / f"{TEMP_PREFIX}{video_id}"
+    work.mkdir(parents=True, exist_ok=True)
+
+    def hook(status: dict[str, Any]) -> None:
+        if on_progress and status.get("status") in ("downloading", "finished"):
+            on_progress(status.get("downloaded_bytes") or 0, status.get("total_bytes") or status.get("total_bytes_estimate"))
+
+    options = _options(retries, timeout, max_filesize_mb, outtmpl=str(work / "media.%(ext)s"), progress_hooks=[hook])
+    try:
+        with YoutubeDL(options) as ydl:
+            result = ydl.process_ie_result(dict(info), download=True)
+            logger = options["logger"]
+    except (DownloadError, ExtractorError, OSError) as e:
+        raise ArchiverError(_one_line(e, url)) from e
+    files = [p for p in work.iterdir() if p.name.startswith("media.") and not p.name.endswith((".part", ".ytdl"))
+             and p.is_file()]
+    if not files:
+        reason = logger.errors[-1] if logger.errors else "no file was written (too large, or not a video)"
+        raise ArchiverError(_one_line(Exception(reason), url))
+    media = max(files, key=lambda p: p.stat().st_size)
+    duration, has_audio = probe(media)
+    if not has_audio:
+        raise ArchiverError(f"{url}: the media has no audio track; nothing to transcribe")
+    info_json = {k: v for k, v in (result or info).items() if not k.startswith("_") and k not in ("requested_formats",)}
+    atomic_write_json(work / "info.json", json.loads(json.dumps(info_json, default=str)))
+    return Fetched(video_id, url, str(info.get("title") or media.name), work, media.name,
+                   str(info.get("extractor_key") or "Generic"), info.get("webpage_url"),
+                   float(info.get("duration") or duration))
+
+
+def copy_local(path: Path, media_root: Path) -> tuple[Fetched, str]:
+    """A local media file: copied into a temp media directory -> (Fetched, sha256)."""
+    if not path.is_file():
+        raise ArchiverError(f"{path}: no such file; check the path")
+    if path.stat().st_size == 0:
+        raise ArchiverError(f"{path}: the file is empty (0 bytes)")
+    duration, has_audio = probe(path)
+    if not has_audio:
+        raise ArchiverError(f"{path}: the media has no audio track; nothing to transcribe")
+    sha256 = sha256_file(path)
+    video_id = local_video_id(path, sha256)
+    work = media_root / f"{TEMP_PREFIX}{video_id}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    name = f"media{path.suffix.lower()}" if path.suffix else "media"
+    shutil.copyfile(path, work / name)
+    atomic_write_json(work / "info.json", {"id": video_id, "title": path.stem, "extractor": "file",
+                                           "original_path": str(path.resolve()), "filesize": path.stat().st_size,
+                                           "duration": duration, "epoch": now()})
+    return Fetched(video_id, str(path.resolve()), path.stem, work, name, "file", None, duration), sha256

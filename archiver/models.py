@@ -1,0 +1,164 @@
+"""The small dataclasses that cross stage boundaries, and their JSON form.
+
+Every stage reads and writes these; on disk they are plain JSON (``to_dict`` /
+``from_dict``), so the index can always be rebuilt from the files.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    names = {f.name for f in fields(cls)}  # ignore keys from newer versions
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Sentence:
+    index: int  # position in the whole article
+    paragraph: int
+    text: str
+    start_char: int  # offsets into Article.text
+    end_char: int
+
+
+@dataclass
+class VideoLink:
+    url: str  # absolute URL or local path, as it will be fetched
+    kind: str  # "video", "source", "a", "iframe", "meta", "markdown", "manual"
+
+
+@dataclass
+class Article:
+    id: str
+    source: str  # what the user gave: URL or path
+    title: str
+    text: str  # paragraphs joined by "\n\n"
+    paragraphs: list[tuple[int, int]]  # (start_char, end_char) per paragraph
+    sentences: list[Sentence]
+    links: list[VideoLink]
+    author: str | None = None
+    date: str | None = None  # ISO date when known
+    language: str | None = None
+    fetched_at: str | None = None
+    source_file: str | None = None  # file name of the saved original in the article dir
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        article = _from_dict(cls, data)
+        article.paragraphs = [tuple(p) for p in article.paragraphs]
+        article.sentences = [_from_dict(Sentence, s) for s in article.sentences]
+        article.links = [_from_dict(VideoLink, link) for link in article.links]
+        return article
+
+
+@dataclass
+class Video:
+    id: str
+    url: str  # where the media was fetched from (absolute URL or local path)
+    title: str
+    media_file: str  # file name inside media/<id>/
+    sha256: str
+    duration: float
+    extractor: str
+    webpage_url: str | None = None  # for hosts with a "&t=" link to the moment
+    fetched_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Video:
+        return _from_dict(cls, data)
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    word: str  # as the engine wrote it, leading space included
+    probability: float
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass
+class Transcript:
+    video_id: str
+    engine: str
+    model: str
+    language: str
+    language_probability: float
+    duration: float
+    segments: list[Segment]
+    options: dict[str, Any] = field(default_factory=dict)
+    cache_key: str = ""  # sha256 of (media sha256, engine, model, options)
+    speech: list[tuple[float, float]] = field(default_factory=list)  # VAD speech regions
+    seconds: float = 0.0  # how long transcription took
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        t = _from_dict(cls, data)
+        t.segments = [
+            Segment(s["start"], s["end"], s["text"], [_from_dict(Word, w) for w in s.get("words", [])])
+            for s in t.segments
+        ]
+        t.speech = [tuple(r) for r in t.speech]
+        return t
+
+
+@dataclass
+class SentenceAlignment:
+    index: int  # Sentence.index
+    video_id: str | None  # None: not spoken in any linked video
+    start: float | None
+    end: float | None
+    score: float  # 0..1, weighted share of the sentence's words heard
+
+
+@dataclass
+class ExtraSpeech:
+    """Speech that no article sentence covers (an intro, an ad-lib)."""
+
+    video_id: str
+    start: float
+    end: float
+    text: str
+
+
+@dataclass
+class Alignment:
+    article_id: str
+    video_id: str
+    sentences: list[SentenceAlignment]  # only those located in this video
+    extra_speech: list[ExtraSpeech]
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alignment:
+        a = _from_dict(cls, data)
+        a.sentences = [_from_dict(SentenceAlignment, s) for s in a.sentences]
+        a.extra_speech = [_from_dict(ExtraSpeech, e) for e in a.extra_speech]
+        return a

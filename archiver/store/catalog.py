@@ -1,0 +1,196 @@
+"""The catalog: SQLite, the source of truth for what the archive holds and how far each item got.
+
+WAL mode so that `search`, `show` and `status` read while an `add` writes; a busy timeout
+so that a second writer waits instead of failing.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,          -- as the user gave it
+    title TEXT,
+    date TEXT,
+    language TEXT,
+    stage TEXT NOT NULL,           -- the last stage reached: fetch, videos, align, index, done
+    status TEXT NOT NULL,          -- ok | failed | running
+    error TEXT,
+    note TEXT,
+    indexed_docs INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS videos (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,             -- where the media was fetched from
+    title TEXT,
+    sha256 TEXT,
+    duration REAL,
+    language TEXT,
+    language_probability REAL,
+    engine TEXT,
+    model TEXT,
+    stage TEXT NOT NULL,           -- download, transcribe, index, done
+    status TEXT NOT NULL,
+    error TEXT,
+    indexed_docs INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS videos_sha256 ON videos(sha256);
+CREATE TABLE IF NOT EXISTS video_urls (     -- every URL known to give a video, for dedup before download
+    url TEXT PRIMARY KEY,
+    video_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS links (          -- article -> video, in the order the article links them
+    article_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    video_id TEXT,
+    status TEXT NOT NULL,
+    error TEXT,
+    PRIMARY KEY (article_id, url)
+);
+CREATE TABLE IF NOT EXISTS sources (        -- a video given directly, not from an article
+    source TEXT PRIMARY KEY,
+    video_id TEXT
+);
+"""
+
+
+@dataclass
+class Row:
+    data: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.data[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Catalog:
+    def __init__(self, path: Path, readonly: bool = False):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA busy_timeout = 60000")
+        if not readonly:
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _all(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        try:
+            return [dict(r) for r in self.db.execute(sql, args)]
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):  # an empty archive, opened read-only
+                return []
+            raise
+
+    def _one(self, sql: str, *args: Any) -> dict[str, Any] | None:
+        rows = self._all(sql, *args)
+        return rows[0] if rows else None
+
+    # articles
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM articles WHERE id = ?", article_id)
+
+    def articles(self) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM articles ORDER BY updated_at")
+
+    def upsert_article(self, article_id: str, **fields: Any) -> None:
+        fields["updated_at"] = time.time()
+        existing = self.article(article_id)
+        if existing is None:
+            fields.setdefault("stage", "fetch")
+            fields.setdefault("status", "running")
+            fields.setdefault("source", article_id)
+            cols = ["id", *fields]
+            self.db.execute(
+                f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                [article_id, *fields.values()],
+            )
+        else:
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            self.db.execute(f"UPDATE articles SET {sets} WHERE id = ?", [*fields.values(), article_id])
+
+    # videos
+    def video(self, video_id: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM videos WHERE id = ?", video_id)
+
+    def videos(self) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM videos ORDER BY updated_at")
+
+    def video_by_sha256(self, sha256: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM videos WHERE sha256 = ? AND stage != 'download'", sha256)
+
+    def video_for_url(self, url: str) -> str | None:
+        row = self._one("SELECT video_id FROM video_urls WHERE url = ?", url)
+        return row["video_id"] if row else None
+
+    def remember_url(self, url: str, video_id: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO video_urls (url, video_id) VALUES (?, ?)", (url, video_id))
+
+    def upsert_video(self, video_id: str, **fields: Any) -> None:
+        fields["updated_at"] = time.time()
+        if self.video(video_id) is None:
+            fields.setdefault("stage", "download")
+            fields.setdefault("status", "running")
+            fields.setdefault("url", video_id)
+            cols = ["id", *fields]
+            self.db.execute(
+                f"INSERT INTO videos ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                [video_id, *fields.values()],
+            )
+        else:
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            self.db.execute(f"UPDATE videos SET {sets} WHERE id = ?", [*fields.values(), video_id])
+
+    # links
+    def set_link(self, article_id: str, url: str, position: int, video_id: str | None,
+                 status: str, error: str | None = None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO links (article_id, url, position, video_id, status, error) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (article_id, url, position, video_id, status, error),
+        )
+
+    def links(self, article_id: str) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM links WHERE article_id = ? ORDER BY position", article_id)
+
+    def video_ids_of(self, article_id: str) -> list[str]:
+        ids: list[str] = []
+        for link in self.links(article_id):
+            if link["video_id"] and link["status"] == "ok" and link["video_id"] not in ids:
+                ids.append(link["video_id"])
+        return ids
+
+    def articles_of(self, video_id: str) -> list[str]:
+        rows = self._all("SELECT DISTINCT article_id FROM links WHERE video_id = ? ORDER BY article_id", video_id)
+        return [r["article_id"] for r in rows]
+
+    # direct video sources
+    def set_source(self, source: str, video_id: str | None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO sources (source, video_id) VALUES (?, ?)", (source, video_id))
+
+    def find(self, prefix: str) -> tuple[str, str] | None:
+        """('article'|'video', id) for an exact id, or a unique id prefix."""
+        for kind, table in (("article", "articles"), ("video", "videos")):
+            if self._one(f"SELECT id FROM {table} WHERE id = ?", prefix):
+                return kind, prefix
+        matches = [("article", r["id"]) for r in self._all("SELECT id FROM articles WHERE id LIKE ? || '%'", prefix)]
+        matches += [("video", r["id"]) for r in self._all("SELECT id FROM videos WHERE id LIKE ? || '%'", prefix)]
+        return matches[0] if len(matches) == 1 else None
+
+    def iter_failures(self) -> Iterator[dict[str, Any]]:
+        for kind, table in (("article", "articles"), ("video", "videos")):
+            for row in self._all(f"SELECT * FROM {table} WHERE status = 'failed'"):
+                yield {"kind": kind, **row}

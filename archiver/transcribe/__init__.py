@@ -1,0 +1,101 @@
+"""Speech to text. The only package that imports a speech engine.
+
+`transcribe(audio, options)` returns a Transcript whatever the engine; engines live one per
+module (faster.py, openai.py) and are loaded lazily, so importing this package is cheap.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import ArchiverError
+from ..models import Segment, Transcript
+
+ENGINES = ("faster-whisper", "openai-whisper")
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    engine: str = "faster-whisper"
+    model: str = "tiny.en"
+    compute_type: str = "int8"
+    beam_size: int = 5
+    language: str | None = None  # None: detect
+    cpu_threads: int = 0  # 0: one per core
+    vad_filter: bool = True  # skip long silences (faster, and no text invented over music)
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any], **overrides: Any) -> TranscribeOptions:
+        values = {k: v for k, v in section.items() if k in cls.__dataclass_fields__}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["language"] = values.get("language") or None
+        return cls(**values)
+
+    def decoding(self) -> dict[str, Any]:
+        """The options that change the text, recorded in the transcript and its cache key."""
+        return {"beam_size": self.beam_size, "language": self.language, "compute_type": self.compute_type,
+                "vad_filter": self.vad_filter, "temperature": 0.0, "condition_on_previous_text": False}
+
+    def cache_key(self, media_sha256: str) -> str:
+        blob = json.dumps([media_sha256, self.engine, self.model, self.decoding()], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class EngineResult:
+    segments: list[Segment]
+    language: str
+    language_probability: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _engine(name: str) -> Callable[[np.ndarray, TranscribeOptions], EngineResult]:
+    if name == "faster-whisper":
+        from .faster import run
+        return run
+    if name == "openai-whisper":
+        try:
+            from .openai import run
+        except ImportError as e:
+            raise ArchiverError("the openai-whisper engine is not installed: pip install 'transcript-archiver[openai]'") from e
+        return run
+    raise ArchiverError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
+
+
+def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
+    """Where someone speaks, by Silero VAD (shipped with faster-whisper, runs offline).
+
+    Fine-grained on purpose (100 ms silences, no padding): the aligner snaps sentence
+    boundaries to these.
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    if len(audio) == 0:
+        return []
+    options = VadOptions(min_silence_duration_ms=100, speech_pad_ms=0, min_speech_duration_ms=60)
+    return [(round(c["start"] / 16000, 3), round(c["end"] / 16000, 3)) for c in get_speech_timestamps(audio, options)]
+
+
+def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions) -> Transcript:
+    run = _engine(options.engine)
+    started = time.perf_counter()
+    result = run(audio, options)
+    speech = speech_regions(audio)
+    return Transcript(
+        video_id=video_id,
+        engine=options.engine,
+        model=options.model,
+        language=result.language,
+        language_probability=round(result.language_probability, 4),
+        duration=round(len(audio) / 16000, 3),
+        segments=result.segments,
+        options=options.decoding(),
+        cache_key=options.cache_key(media_sha256),
+        speech=speech,
+        seconds=round(time.perf_counter() - started, 3),
+    )

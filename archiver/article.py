@@ -135,18 +135,19 @@ def _is_prose(block: Block) -> bool:
     return _words(text) >= 8 or bool(TERMINAL.search(text))
 
 
-def body_paragraphs(blocks: list[Block]) -> list[str]:
-    """Prose blocks from the first to the boilerplate; page-break halves rejoined."""
+def body_paragraphs(blocks: list[Block]) -> tuple[list[str], int]:
+    """Prose blocks from the first to the boilerplate, page-break halves rejoined,
+    and the number of blocks up to the boilerplate (links after it are not the article's)."""
     paragraphs: list[str] = []
-    for block in blocks:
+    for n, block in enumerate(blocks):
         text = " ".join(block.text.split())
         if paragraphs and BOILERPLATE.match(text):
-            break
+            return paragraphs, n
         if paragraphs and not TERMINAL.search(paragraphs[-1]) and text[:1].islower():
             paragraphs[-1] = f"{paragraphs[-1]} {text}"  # "...is not being" / "implemented."
         elif _is_prose(Block(text, block.links, block.heading)):
             paragraphs.append(text)
-    return paragraphs
+    return paragraphs, len(blocks)
 
 
 # ---------------------------------------------------------------- Markdown and text
@@ -250,7 +251,7 @@ def parse_html(html: str, article_id: str, source: str, base: str | None,
     blocks = [Block(line, []) for line in text.split("\n") if line.strip()]
     title = (meta.title if meta else "") or ""
     return build_article(
-        article_id, source, title, body_paragraphs(blocks), dedupe(html_links(html, base, is_video_host)),
+        article_id, source, title, body_paragraphs(blocks)[0], dedupe(html_links(html, base, is_video_host)),
         author=(meta.author if meta else None), date=(meta.date if meta else None),
         language=(meta.language if meta else None),
     )
@@ -292,9 +293,9 @@ def parse_document(content: str, kind: str, article_id: str, source: str, base: 
     if kind == "html":
         return parse_html(content, article_id, source, base, is_video_host)
     title, blocks = markdown_blocks(content) if kind == "md" else text_blocks(content)
-    paragraphs = body_paragraphs(blocks)
+    paragraphs, body_end = body_paragraphs(blocks)
     return build_article(article_id, source, title or (paragraphs[0][:80] if paragraphs else ""), paragraphs,
-                         dedupe(markdown_links(blocks, base, is_video_host)), date=_date_in(blocks))
+                         dedupe(markdown_links(blocks[:body_end], base, is_video_host)), date=_date_in(blocks))
 
 
 def _date_in(blocks: list[Block]) -> str | None:

@@ -33,6 +33,7 @@ import html
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -296,13 +297,23 @@ def build(case: Case | str, cache_dir: Path = CACHE_DIR) -> Path:
             subprocess.run([sys.executable, str(MAKE_NARRATION), str(work / "article.txt"), str(work), *case.options()],
                            check=True, env=ffmpeg_path_env(Path(bindir)), stdout=subprocess.DEVNULL)
             shutil.rmtree(out, ignore_errors=True)
-            work.rename(out)
+            try:
+                work.rename(out)
+            except OSError:  # another process finished the same case first
+                if not (out / "truth.json").exists():
+                    raise
+    # Drop this case's builds under older keys, so the cache does not grow with each edit.
+    for old in out.parent.glob(f"{case.name}-*"):
+        if old != out and re.fullmatch(re.escape(case.name) + r"-[0-9a-f]{12}", old.name):
+            shutil.rmtree(old, ignore_errors=True)
     # Pages are cheap and not part of the key: rewrite them when their template changed.
     for name, text in (("article.txt", article.text), ("article.md", markdown_page(article)),
                        ("article.html", html_page(article))):
         path = out / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
+            tmp = path.with_name(f".{name}.{os.getpid()}")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)  # atomic, so a concurrent reader never sees half a page
     return out
 
 

@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS articles (
     title TEXT,
     date TEXT,
     language TEXT,
+    fetched_at TEXT,
     stage TEXT NOT NULL,           -- the last stage reached: fetch, videos, align, index, done
     status TEXT NOT NULL,          -- ok | failed | running
     error TEXT,
@@ -29,6 +30,10 @@ CREATE TABLE IF NOT EXISTS videos (
     id TEXT PRIMARY KEY,
     url TEXT NOT NULL,             -- where the media was fetched from
     title TEXT,
+    media_file TEXT,               -- file name inside media/<id>/
+    webpage_url TEXT,              -- the host's page, for links that open the moment
+    extractor TEXT,
+    fetched_at TEXT,
     sha256 TEXT,
     duration REAL,
     language TEXT,

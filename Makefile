@@ -1,0 +1,28 @@
+# Set-up and everyday commands. `make demo` and `make test` work on a fresh clone:
+# each creates .venv when it is missing and installs the project into it (editable).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv benchmarks clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	rm -rf demo-archive
+	$(BIN)/archiver --archive demo-archive add examples/seed-article/article.md
+	$(BIN)/archiver --archive demo-archive search "al-Tanf" --limit 3
+	$(BIN)/archiver --archive demo-archive search "Idlib" --limit 3
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+clean:
+	rm -rf demo-archive test-output .pytest_cache

@@ -1,0 +1,364 @@
+"""The `archiver` command: a thin layer over the library functions.
+
+Heavy modules (speech engine, yt-dlp, trafilatura) are imported inside the commands that
+need them, so `archiver search` starts fast. Every ArchiverError becomes one line on
+stderr and exit code 1; --debug shows the traceback instead.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .errors import ArchiverError
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def handle_errors(command: Callable) -> Callable:
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        try:
+            return command(*args, **kwargs)
+        except ArchiverError as e:
+            if ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted; run the same command again to resume", err=True)
+            sys.exit(130)
+        except Exception as e:  # an unexpected failure still gets one line unless --debug
+            if ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: unexpected {type(e).__name__}: {e} (rerun with --debug for details)", err=True)
+            sys.exit(2)
+    return wrapper
+
+
+def open_archive(ctx: click.Context, readonly: bool = False):
+    from . import config as config_mod
+    from .pipeline import Archive
+
+    config = config_mod.load(ctx.obj.get("config"))
+    return Archive.open(ctx.obj.get("archive"), config, readonly=readonly)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--archive", "archive", type=click.Path(file_okay=False), help="Archive directory (default from config: ./archive).")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="A TOML file overriding config.toml.")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="transcript-archiver")
+@click.pass_context
+def main(ctx: click.Context, archive: str | None, config: str | None, debug: bool) -> None:
+    """Archive the videos linked from news articles and search what was said, to the second."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(archive=archive, config=config, debug=debug)
+
+
+# ---------------------------------------------------------------- add
+
+
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--video", "videos", multiple=True, help="Attach a video URL or file to the article(s) by hand.")
+@click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8"),
+              help="Read sources from a file, one per line (# comments and blank lines ignored).")
+@click.option("--engine", type=click.Choice(["faster-whisper", "openai-whisper"]), help="Speech engine (default from config).")
+@click.option("--model", help="Whisper model name or directory (default from config: tiny.en).")
+@click.option("--language", help="Force the spoken language (e.g. en, es); default: detect.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.pass_context
+@handle_errors
+def add(ctx, sources, videos, from_file, engine, model, language, as_json):
+    """Archive articles (URL, .html, .md, .txt) and videos (URL or media file).
+
+    Each article's linked videos are downloaded, transcribed, aligned to its text and
+    indexed. Exit code 0 when every source succeeded, 1 when any failed (the others are
+    archived all the same).
+    """
+    from .pipeline import add as run_add
+
+    sources = list(sources)
+    if from_file:
+        sources += [line.strip() for line in from_file if line.strip() and not line.lstrip().startswith("#")]
+    if not sources and videos:
+        sources, videos = list(videos), []
+    if not sources:
+        raise ArchiverError("nothing to add: give article or video sources (see `archiver add --help`)")
+    archive = open_archive(ctx)
+    options = archive.transcribe_options(engine=engine, model=model, language=language)
+    show_progress = not as_json and sys.stderr.isatty()
+    if show_progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=stderr_console(), transient=True) as bar:
+            task = bar.add_task("archiving", total=len(sources))
+            report = run_add(archive, sources, list(videos), options=options,
+                             progress=lambda text: bar.update(task, description=text[:70]),
+                             on_item=lambda: bar.advance(task))
+    else:
+        report = run_add(archive, sources, list(videos), options=options)
+    if as_json:
+        emit_json(add_report_json(report))
+    else:
+        print_add_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def add_report_json(report) -> dict[str, Any]:
+    def video(v) -> dict[str, Any]:
+        return {"id": v.id, "url": v.url, "status": v.status, "error": v.error,
+                "downloaded": v.downloaded, "transcribed": v.transcribed}
+
+    return {
+        "articles": [{"id": a.id, "url": a.url, "title": a.title, "status": a.status, "error": a.error,
+                      "note": a.note, "videos": [video(v) for v in a.videos]} for a in report.articles],
+        "videos": [video(v) for v in report.videos],
+        "errors": report.errors,
+    }
+
+
+def print_add_report(report) -> None:
+    for a in report.articles:
+        mark = "ok" if a.status == "ok" else "FAILED"
+        click.echo(f"{mark:6} article {a.id or a.url}" + (f"  {a.title}" if a.title else ""))
+        for v in a.videos:
+            click.echo(f"{'ok' if v.status == 'ok' else 'FAILED':6}   video {v.id or v.url}")
+        if a.note:
+            click.echo(f"       note: {a.note}")
+    for v in report.videos:
+        click.echo(f"{'ok' if v.status == 'ok' else 'FAILED':6} video {v.id or v.url}")
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+
+
+# ---------------------------------------------------------------- search
+
+SEARCH_HELP = """Search what was said and written; every hit carries the moment it is spoken.
+
+\b
+Query language:
+  word1 word2          both words (in any order)
+  "exact phrase"       the words in this order (also across two Whisper segments)
+  a OR b               either
+  NOT word, -word      without it
+  prefix*              words that start with prefix
+  article:ID video:ID  only this article (its text and its videos) or this video
+  source:article|transcript
+  lang:xx              only text in this language
+  after:YYYY-MM-DD before:YYYY-MM-DD   by article date
+A query that finds nothing falls back to sound-alike matching (misheard names), and
+then suggests the closest words in the archive.
+"""
+
+
+@main.command(help=SEARCH_HELP)
+@click.argument("query")
+@click.option("--limit", "-n", type=click.IntRange(1, 1000), help="How many hits (default from config: 10).")
+@click.option("--sounds-like", is_flag=True, help="Match words that sound alike (misheard names).")
+@click.option("--context", type=float, default=0.0, help="Print the transcript this many seconds around each hit.")
+@click.option("--play", is_flag=True, help="Play the first hit in mpv or vlc (or print the command).")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON on stdout.")
+@click.pass_context
+@handle_errors
+def search(ctx, query, limit, sounds_like, context, play, as_json):
+    from .search import search as run_search
+
+    archive = open_archive(ctx, readonly=True)
+    result = run_search(archive, query, limit or archive.config["search"]["limit"], sounds_like=sounds_like)
+    if as_json:
+        emit_json({k: v for k, v in result.items()})
+        return
+    print_hits(archive, result, context)
+    if play and result["hits"]:
+        play_hit(archive, result["hits"][0])
+
+
+def print_hits(archive, result: dict[str, Any], context: float) -> None:
+    from .search import plain
+
+    hits = result["hits"]
+    if not hits:
+        message = f"no results for {result['query']!r}"
+        if result["suggestions"]:
+            message += "; did you mean: " + ", ".join(result["suggestions"]) + "?"
+        click.echo(message, err=True)
+        return
+    if result["sounds_like"]:
+        click.echo("(no exact match; showing words that sound alike)", err=True)
+    if not sys.stdout.isatty():  # one line per hit, for grep and friends
+        for h in hits:
+            click.echo("\t".join([fmt_time(h["start"]), h["video_title"] or h["article_title"] or "",
+                                  " ".join(plain(h["snippet"]).split()), h["url"]]))
+            _print_context(archive, h, context)
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_lines=True, expand=True)
+    table.add_column("video", ratio=2)
+    table.add_column("time", no_wrap=True)
+    table.add_column("what", ratio=5)
+    table.add_column("open", ratio=2, overflow="fold")
+    for h in hits:
+        snippet = escape(" ".join(h["snippet"].split())).replace("\x02", "[bold yellow]").replace("\x03", "[/]")
+        where = f"{fmt_time(h['start'])}-{fmt_time(h['end'])}" if h["start"] is not None else "not spoken"
+        table.add_row(escape(h["video_title"] or h["article_title"] or ""), where,
+                      f"[dim]{h['source']}[/] {snippet}", escape(h["url"]))
+    Console().print(table)
+    for h in hits:
+        _print_context(archive, h, context)
+
+
+def _print_context(archive, hit: dict[str, Any], seconds: float) -> None:
+    if not seconds or not hit["video_id"] or hit["start"] is None:
+        return
+    transcript = archive.transcript(hit["video_id"])
+    if transcript is None:
+        return
+    click.echo(f"--- {hit['video_title']} around {fmt_time(hit['start'])}")
+    for s in transcript.segments:
+        if s.end >= hit["start"] - seconds and s.start <= hit["start"] + seconds:
+            click.echo(f"  [{fmt_time(s.start)}] {s.text}")
+
+
+def play_hit(archive, hit: dict[str, Any]) -> None:
+    import shutil
+    import subprocess
+
+    media = archive.media_path(hit["video_id"]) if hit["video_id"] else None
+    target = str(media) if media else hit["url"]
+    start = int(hit["start"] or 0)
+    for player, args in (("mpv", [f"--start={start}", target]), ("vlc", [f"--start-time={start}", target])):
+        if shutil.which(player):
+            subprocess.Popen([player, *args])  # an argument list, never a shell string
+            return
+    click.echo(f"no player found; run: mpv --start={start} '{target}'", err=True)
+
+
+# ---------------------------------------------------------------- show, status, reindex
+
+
+@main.command()
+@click.argument("item_id")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON on stdout.")
+@click.pass_context
+@handle_errors
+def show(ctx, item_id, as_json):
+    """Show an article with the time of each spoken sentence, or a video's transcript."""
+    from .show import show as run_show
+
+    data = run_show(open_archive(ctx, readonly=True), item_id)
+    if as_json:
+        emit_json({k: v for k, v in data.items() if k != "kind"})
+    elif data["kind"] == "article":
+        print_article(data)
+    else:
+        print_video(data)
+
+
+def print_article(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    console.print(f"[bold]{escape(data['title'])}[/]\n{escape(data['url'])}  {data['date'] or ''}")
+    for v in data["videos"]:
+        console.print(f"[dim]video {v['id']}: {escape(v['title'] or '')} ({fmt_time(v['duration'])})[/]")
+    spoken = sum(1 for s in data["sentences"] if s["start"] is not None)
+    console.print(f"[dim]{spoken} of {len(data['sentences'])} sentences spoken[/]\n")
+    paragraph = None
+    for s in data["sentences"]:
+        if paragraph is not None and s["paragraph"] != paragraph:
+            console.print()
+        paragraph = s["paragraph"]
+        if s["start"] is None:
+            console.print(f"[red]  not spoken[/] [dim]{escape(s['text'])}[/]")
+        else:
+            console.print(f"[cyan]{fmt_time(s['start'])}-{fmt_time(s['end'])}[/] {escape(s['text'])}")
+    if data["extra_speech"]:
+        console.print("\n[bold]Said in the video but not in the article:[/]")
+        for e in data["extra_speech"]:
+            console.print(f"[magenta]{fmt_time(e['start'])}-{fmt_time(e['end'])}[/] {escape(e['text'])}")
+
+
+def print_video(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    console.print(f"[bold]{escape(data['title'] or data['id'])}[/]\n{escape(data['url'])}")
+    console.print(f"[dim]{fmt_time(data['duration'])}, language {data['language']} "
+                  f"({(data['language_probability'] or 0):.2f}), {data['engine']} {data['model']}[/]")
+    for s in data["segments"]:
+        console.print(f"[cyan]{fmt_time(s['start'])}[/] {escape(s['text'])}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON on stdout.")
+@click.pass_context
+@handle_errors
+def status(ctx, as_json):
+    """List every article and video with its stage, and every failure with its reason."""
+    archive = open_archive(ctx, readonly=True)
+    articles, videos = archive.catalog.articles(), archive.catalog.videos()
+    if as_json:
+        emit_json({"articles": articles, "videos": videos})
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(expand=True)
+    for name in ("kind", "id", "stage", "status", "detail"):
+        table.add_column(name, overflow="fold")
+    for a in articles:
+        detail = a["error"] or a["note"] or a["title"] or ""
+        table.add_row("article", a["id"], a["stage"], _status_markup(a["status"]), escape(detail))
+    for v in videos:
+        lang = f"{v['language']} ({(v['language_probability'] or 0):.2f}) " if v["language"] else ""
+        table.add_row("video", v["id"], v["stage"], _status_markup(v["status"]), escape(v["error"] or lang + (v["title"] or "")))
+    Console().print(table)
+
+
+def _status_markup(status: str) -> str:
+    return {"ok": "[green]ok[/]", "failed": "[red]failed[/]"}.get(status, status)
+
+
+@main.command()
+@click.pass_context
+@handle_errors
+def reindex(ctx):
+    """Rebuild the search index from the archive's JSON files."""
+    from .pipeline import reindex as run_reindex
+
+    total = run_reindex(open_archive(ctx, readonly=True))
+    click.echo(f"indexed {total} documents")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,364 @@
+"""The pipeline: sources -> article -> videos -> transcripts -> alignments -> index.
+
+Each step skips work whose output already exists (keyed by content), records its result
+in the catalog only after its files are complete, and turns any failure into a one-line
+error on the item it concerns, so one bad link never costs the others.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import config as config_mod
+from .article import ARTICLE_SUFFIXES, now, read_article
+from .errors import ArchiverError
+from .media import is_media_path, load_audio
+from .models import Alignment, Article, Transcript
+from .store.catalog import Catalog
+from .store.files import Layout, atomic_write_bytes, atomic_write_json, read_json, sha256_file
+from .transcribe import TranscribeOptions
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Archive:
+    """An opened archive: where things are, the catalog, and the configuration."""
+
+    layout: Layout
+    catalog: Catalog
+    config: dict[str, Any]
+
+    @classmethod
+    def open(cls, root: str | Path | None = None, config: dict[str, Any] | None = None,
+             readonly: bool = False) -> Archive:
+        config = config or config_mod.load()
+        layout = Layout(root or config["archive"]["path"])
+        if readonly and not layout.catalog.exists():
+            raise ArchiverError(f"no archive at {layout.root}; run `archiver add` first or pass --archive DIR")
+        return cls(layout, Catalog(layout.catalog, readonly=readonly), config)
+
+    def transcribe_options(self, **overrides: Any) -> TranscribeOptions:
+        return TranscribeOptions.from_config(self.config["transcribe"], **overrides)
+
+    # reading back what stages wrote
+    def article(self, article_id: str) -> Article:
+        return Article.from_dict(read_json(self.layout.article_json(article_id)))
+
+    def transcript(self, video_id: str) -> Transcript | None:
+        row = self.catalog.video(video_id)
+        if not row or not row["engine"]:
+            return None
+        path = self.layout.transcript_json(video_id, row["engine"], row["model"])
+        return Transcript.from_dict(read_json(path)) if path.exists() else None
+
+    def alignments(self, article_id: str) -> list[Alignment]:
+        out = []
+        for video_id in self.catalog.video_ids_of(article_id):
+            path = self.layout.alignment_json(article_id, video_id)
+            if path.exists():
+                out.append(Alignment.from_dict(read_json(path)))
+        return out
+
+    def media_path(self, video_id: str) -> Path | None:
+        row = self.catalog.video(video_id)
+        if not row or not row["media_file"]:
+            return None
+        return self.layout.media_dir(video_id) / row["media_file"]
+
+
+@dataclass
+class VideoReport:
+    id: str | None
+    url: str
+    status: str = "ok"
+    error: str | None = None
+    downloaded: bool = False
+    transcribed: bool = False
+
+
+@dataclass
+class ArticleReport:
+    id: str | None
+    url: str
+    title: str | None = None
+    status: str = "ok"
+    error: str | None = None
+    note: str | None = None
+    videos: list[VideoReport] = field(default_factory=list)
+
+
+@dataclass
+class AddReport:
+    articles: list[ArticleReport] = field(default_factory=list)
+    videos: list[VideoReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# ---------------------------------------------------------------- what a source is
+
+
+def is_video_source(source: str) -> bool:
+    from .download import has_specific_extractor
+
+    if "://" not in source:
+        suffix = Path(source).suffix.lower()
+        return suffix not in ARTICLE_SUFFIXES and (is_media_path(source) or Path(source).is_file())
+    return is_media_path(source) or has_specific_extractor(source)
+
+
+def _video_host(url: str) -> bool:
+    from .download import has_specific_extractor
+
+    return has_specific_extractor(url)
+
+
+# ---------------------------------------------------------------- videos
+
+
+def ensure_video(archive: Archive, url: str, report: VideoReport, progress: Progress = _quiet) -> str:
+    """Download (or copy) the media once; a URL or a file seen before costs nothing."""
+    from . import download
+
+    catalog, layout = archive.catalog, archive.layout
+    known = catalog.video_for_url(url)
+    if known and _media_complete(archive, known):
+        return known
+    media_root = layout.root / "media"
+    media_root.mkdir(parents=True, exist_ok=True)
+    cfg = archive.config["download"]
+    if "://" not in url:
+        progress(f"copying {Path(url).name}")
+        fetched, sha256 = download.copy_local(Path(url), media_root)
+    else:
+        video_id, info = download.probe_url(url, retries=cfg["retries"], timeout=cfg["timeout"])
+        if _media_complete(archive, video_id):
+            catalog.remember_url(url, video_id)
+            return video_id
+        progress(f"downloading {video_id}")
+        fetched = download.download_url(url, media_root, video_id, info, retries=cfg["retries"],
+                                        timeout=cfg["timeout"], max_filesize_mb=cfg["max_filesize_mb"])
+        sha256 = sha256_file(fetched.directory / fetched.media_file)
+    same = catalog.video_by_sha256(sha256)
+    if same and same["id"] != fetched.video_id and _media_complete(archive, same["id"]):
+        shutil.rmtree(fetched.directory, ignore_errors=True)  # the same file under another URL
+        catalog.remember_url(url, same["id"])
+        return same["id"]
+    final = layout.media_dir(fetched.video_id)
+    if final.exists():
+        shutil.rmtree(final)
+    fetched.directory.rename(final)
+    catalog.upsert_video(fetched.video_id, url=url, title=fetched.title, media_file=fetched.media_file,
+                         webpage_url=fetched.webpage_url, extractor=fetched.extractor, sha256=sha256,
+                         duration=round(fetched.duration, 3), fetched_at=now(), stage="transcribe",
+                         status="running", error=None)
+    catalog.remember_url(url, fetched.video_id)
+    report.downloaded = True
+    return fetched.video_id
+
+
+def _media_complete(archive: Archive, video_id: str) -> bool:
+    row = archive.catalog.video(video_id)
+    return bool(row and row["stage"] != "download" and row["media_file"]
+                and (archive.layout.media_dir(video_id) / row["media_file"]).exists())
+
+
+def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, progress: Progress = _quiet,
+                      options: TranscribeOptions | None = None) -> Transcript:
+    from .transcribe import transcribe
+
+    options = options or archive.transcribe_options()
+    row = archive.catalog.video(video_id)
+    path = archive.layout.transcript_json(video_id, options.engine, options.model)
+    key = options.cache_key(row["sha256"])
+    if path.exists():
+        cached = Transcript.from_dict(read_json(path))
+        if cached.cache_key == key:
+            _record_transcript(archive, cached)
+            return cached
+    progress(f"transcribing {video_id}")
+    audio = load_audio(archive.layout.media_dir(video_id) / row["media_file"])
+    transcript = transcribe(audio, video_id, row["sha256"], options)
+    atomic_write_json(path, transcript.to_dict())
+    _record_transcript(archive, transcript)
+    report.transcribed = True
+    return transcript
+
+
+def _record_transcript(archive: Archive, transcript: Transcript) -> None:
+    row = archive.catalog.video(transcript.video_id)
+    if row["engine"] == transcript.engine and row["model"] == transcript.model and row["stage"] == "done":
+        return
+    archive.catalog.upsert_video(transcript.video_id, language=transcript.language,
+                                 language_probability=transcript.language_probability,
+                                 engine=transcript.engine, model=transcript.model, stage="index")
+
+
+def index_video(archive: Archive, transcript: Transcript) -> None:
+    from index.writer import replace, transcript_documents
+
+    row = archive.catalog.video(transcript.video_id)
+    if row["stage"] == "done" and row["indexed_docs"]:
+        return
+    counts = replace(archive.layout.index_dir, {transcript.video_id: transcript_documents(transcript)})
+    archive.catalog.upsert_video(transcript.video_id, stage="done", status="ok", error=None,
+                                 indexed_docs=counts[transcript.video_id])
+
+
+def process_video(archive: Archive, url: str, progress: Progress = _quiet,
+                  options: TranscribeOptions | None = None) -> tuple[VideoReport, Transcript | None]:
+    report = VideoReport(None, url)
+    try:
+        report.id = ensure_video(archive, url, report, progress)
+        transcript = ensure_transcript(archive, report.id, report, progress, options)
+        index_video(archive, transcript)
+        return report, transcript
+    except ArchiverError as e:
+        report.status, report.error = "failed", str(e)
+        if report.id:
+            archive.catalog.upsert_video(report.id, status="failed", error=str(e))
+        return report, None
+
+
+# ---------------------------------------------------------------- articles
+
+
+def process_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet,
+                    options: TranscribeOptions | None = None) -> ArticleReport:
+    from .download import has_specific_extractor
+
+    report = ArticleReport(None, source)
+    catalog, layout = archive.catalog, archive.layout
+    cfg = archive.config["download"]
+    try:
+        progress(f"reading {source}")
+        article, original, file_name = read_article(source, has_specific_extractor, cfg["timeout"], cfg["retries"])
+    except ArchiverError as e:
+        report.status, report.error = "failed", str(e)
+        return report
+    article.links.extend(_manual_links(article, extra_videos))
+    report.id, report.title = article.id, article.title
+    atomic_write_bytes(layout.article_dir(article.id) / file_name, original)
+    atomic_write_json(layout.article_json(article.id), article.to_dict())
+    catalog.upsert_article(article.id, source=source, title=article.title, date=article.date,
+                           language=article.language, fetched_at=article.fetched_at, stage="videos",
+                           status="running", error=None, note=None)
+
+    transcripts: dict[str, Transcript] = {}
+    for position, link in enumerate(article.links):
+        video_report, transcript = process_video(archive, link.url, progress, options)
+        report.videos.append(video_report)
+        catalog.set_link(article.id, link.url, position, video_report.id, video_report.status, video_report.error)
+        if transcript is not None:
+            transcripts[video_report.id] = transcript
+
+    progress(f"aligning {article.id}")
+    align_and_index(archive, article, transcripts)
+    failed = [v for v in report.videos if v.status != "ok"]
+    if failed:
+        report.status = "failed"
+        report.error = failed[0].error if len(failed) == 1 else f"{len(failed)} of {len(report.videos)} videos failed; first: {failed[0].error}"
+    elif not article.links:
+        report.note = "no video found in the article; archived the text only (attach one with --video)"
+    catalog.upsert_article(article.id, stage="done", status="failed" if failed else "ok", error=report.error,
+                           note=report.note)
+    return report
+
+
+def _manual_links(article: Article, extra_videos: list[str]):
+    from .models import VideoLink
+
+    known = {link.url for link in article.links}
+    out = []
+    for video in extra_videos:
+        url = video if "://" in video else str(Path(video).expanduser().resolve())
+        if url not in known:
+            out.append(VideoLink(url, "manual"))
+            known.add(url)
+    return out
+
+
+def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript]) -> None:
+    from index.writer import article_documents, replace
+
+    from .align import align
+
+    cfg = archive.config["align"]
+    alignments = align(article, transcripts, threshold=cfg["threshold"], snap_to_speech=cfg["snap_to_speech"]) \
+        if transcripts else []
+    for alignment in alignments:
+        atomic_write_json(archive.layout.alignment_json(article.id, alignment.video_id), alignment.to_dict())
+    sentences = [s for a in alignments for s in a.sentences]
+    counts = replace(archive.layout.index_dir, {article.id: article_documents(article, sentences)})
+    archive.catalog.upsert_article(article.id, indexed_docs=counts[article.id], stage="index")
+
+
+# ---------------------------------------------------------------- the add command
+
+
+def add(archive: Archive, sources: list[str], videos: list[str] | None = None, progress: Progress = _quiet,
+        options: TranscribeOptions | None = None, on_item: Callable[[], None] | None = None) -> AddReport:
+    """Archive every source; failures are reported per item and never stop the others."""
+    report = AddReport()
+    seen: set[str] = set()
+    for source in sources:
+        source = source.strip()
+        key = source if "://" in source else str(Path(source).expanduser().resolve())
+        if not source or key in seen:
+            continue  # the same source twice in one call is archived once
+        seen.add(key)
+        if is_video_source(source):
+            video_report, _ = process_video(archive, key, progress, options)
+            video_report.url = source
+            archive.catalog.set_source(source, video_report.id)
+            report.videos.append(video_report)
+            if video_report.error:
+                report.errors.append(video_report.error)
+        else:
+            article_report = process_article(archive, source, videos or [], progress, options)
+            report.articles.append(article_report)
+            if article_report.error:
+                report.errors.append(article_report.error)
+        if on_item:
+            on_item()
+    return report
+
+
+def reindex(archive: Archive) -> int:
+    """Rebuild the whole index from the JSON files."""
+    from index.writer import article_documents, rebuild, transcript_documents
+
+    counts: dict[str, int] = {}
+
+    def documents():
+        for row in archive.catalog.videos():
+            transcript = archive.transcript(row["id"])
+            if transcript:
+                docs = transcript_documents(transcript)
+                counts[row["id"]] = len(docs)
+                yield row["id"], docs
+        for row in archive.catalog.articles():
+            path = archive.layout.article_json(row["id"])
+            if path.exists():
+                article = archive.article(row["id"])
+                docs = article_documents(article, [s for a in archive.alignments(article.id) for s in a.sentences])
+                counts[row["id"]] = len(docs)
+                yield row["id"], docs
+
+    total = rebuild(archive.layout.index_dir, documents())
+    for owner, count in counts.items():
+        if archive.catalog.video(owner):
+            archive.catalog.upsert_video(owner, indexed_docs=count)
+        else:
+            archive.catalog.upsert_article(owner, indexed_docs=count)
+    return total

@@ -1,0 +1,58 @@
+"""What `archiver show` reports about an article or a video (the DESIGN.md JSON contracts)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .align import every_sentence
+from .errors import ArchiverError
+
+
+def show(archive, item_id: str) -> dict[str, Any]:
+    found = archive.catalog.find(item_id)
+    if found is None:
+        raise ArchiverError(f"{item_id}: no article or video with this id; `archiver status` lists them")
+    kind, full_id = found
+    return show_article(archive, full_id) if kind == "article" else show_video(archive, full_id)
+
+
+def show_article(archive, article_id: str) -> dict[str, Any]:
+    row = archive.catalog.article(article_id)
+    article = archive.article(article_id)
+    alignments = archive.alignments(article_id)
+    videos = []
+    for video_id in archive.catalog.video_ids_of(article_id):
+        video = archive.catalog.video(video_id)
+        videos.append({"id": video_id, "url": video["url"], "title": video["title"], "duration": video["duration"]})
+    located = every_sentence(article, alignments)
+    return {
+        "kind": "article", "id": article.id, "title": article.title, "url": row["source"],
+        "author": article.author, "date": article.date, "language": article.language,
+        "status": row["status"], "error": row["error"], "note": row["note"],
+        "videos": videos,
+        "sentences": [
+            {"index": s.index, "paragraph": s.paragraph, "text": s.text, "video_id": where.video_id,
+             "start": where.start, "end": where.end, "score": where.score}
+            for s, where in zip(article.sentences, located)
+        ],
+        "extra_speech": [
+            {"video_id": e.video_id, "start": e.start, "end": e.end, "text": e.text}
+            for a in alignments for e in a.extra_speech
+        ],
+    }
+
+
+def show_video(archive, video_id: str) -> dict[str, Any]:
+    row = archive.catalog.video(video_id)
+    transcript = archive.transcript(video_id)
+    return {
+        "kind": "video", "id": video_id, "url": row["url"], "title": row["title"], "duration": row["duration"],
+        "sha256": row["sha256"], "language": row["language"], "language_probability": row["language_probability"],
+        "engine": row["engine"], "model": row["model"], "status": row["status"], "error": row["error"],
+        "media": str(archive.media_path(video_id) or ""),
+        "segments": [
+            {"start": s.start, "end": s.end, "text": s.text,
+             "words": [{"start": w.start, "end": w.end, "word": w.word, "probability": w.probability} for w in s.words]}
+            for s in (transcript.segments if transcript else [])
+        ],
+        "articles": archive.catalog.articles_of(video_id),
+    }

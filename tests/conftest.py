@@ -1,0 +1,138 @@
+"""Shared test fixtures: the real inputs in ../shared/fixtures, a loopback HTTP server
+that the tests start and stop themselves, and the real `archiver` command."""
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+SEED = FIXTURES / "seed-article"
+ARCHIVER = Path(sys.executable).parent / "archiver"
+
+
+def seed_truth() -> dict:
+    return json.loads((SEED / "truth.json").read_text(encoding="utf-8"))
+
+
+def seed_paragraphs() -> list[str]:
+    paragraphs: dict[int, list[str]] = {}
+    for s in seed_truth()["sentences"]:
+        paragraphs.setdefault(s["paragraph"], []).append(s["text"])
+    return [" ".join(p) for _, p in sorted(paragraphs.items())]
+
+
+def news_page(title: str, paragraphs: list[str], video_html: str, where: int = 2) -> str:
+    """An HTML news page with chrome around the article, the video placed after paragraph `where`."""
+    body = []
+    for i, p in enumerate(paragraphs):
+        body.append(f"<p>{html.escape(p)}</p>")
+        if i == where:
+            body.append(video_html)
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} | Example News</title>
+<meta property="og:title" content="{html.escape(title)}"></head>
+<body><header><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/about">About us</a></nav></header>
+<main><article><h1>{html.escape(title)}</h1>
+<p class="byline">By <a href="/authors/desk">Staff Reporter</a>, <time datetime="2020-03-20">March 20, 2020</time></p>
+{''.join(body)}
+</article>
+<aside><h2>Related</h2><ul><li><a href="/a">Other story one</a></li><li><a href="/b">Other story two</a></li></ul></aside></main>
+<footer><p>Copyright 2020 Example News. All rights reserved.</p></footer></body></html>"""
+
+
+class Handler(SimpleHTTPRequestHandler):
+    routes: dict[str, Callable[[SimpleHTTPRequestHandler], None]] = {}
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.hits.append(self.path)
+        route = self.routes.get(self.path.split("?")[0])
+        if route:
+            route(self)
+        else:
+            super().do_GET()
+
+    def do_HEAD(self):  # noqa: N802
+        self.hits.append("HEAD " + self.path)
+        super().do_HEAD()
+
+    def log_message(self, *args):
+        pass
+
+
+class LoopbackServer:
+    def __init__(self, root: Path):
+        self.root = root
+        handler = type("H", (Handler,), {"routes": {}, "hits": []})
+        self.handler = handler
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}"
+
+    def route(self, path: str, func: Callable[[SimpleHTTPRequestHandler], None]) -> str:
+        self.handler.routes[path] = func
+        return self.url(path)
+
+    def hits(self, needle: str) -> int:
+        return sum(1 for h in self.handler.hits if needle in h)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> LoopbackServer:
+    """A loopback site: the seed article as an HTML page with a <video>, and one with an <a href>."""
+    root = tmp_path_factory.mktemp("site")
+    shutil.copy(SEED / "narration.mp4", root / "report.mp4")
+    title = "ISIS Threat Revives in Eastern Syria"
+    (root / "video-page.html").write_text(
+        news_page(title, seed_paragraphs(), '<figure><video controls src="report.mp4"></video></figure>'), encoding="utf-8")
+    (root / "link-page.html").write_text(
+        news_page(title, seed_paragraphs(), '<p>Watch: <a href="/report.mp4">the video report</a></p>'), encoding="utf-8")
+    server = LoopbackServer(root)
+    yield server
+    server.close()
+
+
+def run_cli(*args: str, archive: Path | None = None, env: dict | None = None, check: bool = False,
+            timeout: float = 900) -> subprocess.CompletedProcess:
+    cmd = [str(ARCHIVER)] + (["--archive", str(archive)] if archive else []) + list(args)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{cmd} exited {result.returncode}: {result.stderr}")
+    return result
+
+
+def run_json(*args: str, archive: Path, **kwargs) -> dict:
+    result = run_cli(*args, "--json", archive=archive, **kwargs)
+    assert result.stdout.strip(), f"no JSON on stdout; stderr: {result.stderr}"
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def seed_archive(tmp_path_factory, site) -> tuple[Path, dict]:
+    """One archive with the seed page (<video>) added through the CLI: (archive dir, add report)."""
+    archive = tmp_path_factory.mktemp("seed-archive")
+    report = run_json("add", site.url("video-page.html"), archive=archive)
+    return archive, report

@@ -360,5 +360,68 @@ def reindex(ctx):
     click.echo(f"indexed {total} documents")
 
 
+
+# ---------------------------------------------------------------- export, verify
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
+@main.command()
+@click.argument("ids", nargs=-1)
+@click.option("--all", "all_items", is_flag=True, help="Export every archived article and video.")
+@click.option("--out", "out", required=True, type=click.Path(),
+              help="The bundle directory (an earlier bundle there is replaced).")
+@click.option("--zip", "as_zip", is_flag=True, help="Write DIR.zip instead of the directory.")
+@click.option("--no-media", "no_media", is_flag=True, help="Leave the media files out (times and transcripts stay).")
+@click.pass_context
+@handle_errors
+def export(ctx, ids, all_items, out, as_zip, no_media):
+    """Write a self-contained bundle for offline review: open its index.html in a browser.
+
+    Each article page shows the text with every spoken sentence clickable (the video
+    jumps there), what is not spoken, what is said but not written, the player and the
+    transcript; a search box finds a word and its moment. Next to the pages: .vtt and
+    .srt subtitles, the transcript, article and alignment JSON, yt-dlp's info.json, and
+    manifest.json with the sha256 of every file (check it with `archiver verify`).
+    """
+    from .export import export as run_export
+
+    result = run_export(open_archive(ctx, readonly=True), list(ids), all_items=all_items, out=Path(out),
+                        as_zip=as_zip, media=not no_media)
+    for note in result.skipped:
+        click.echo(f"skipped {note}", err=True)
+    click.echo(f"exported {result.articles} article{'s' * (result.articles != 1)} and {result.videos} "
+               f"video{'s' * (result.videos != 1)} ({result.files} files, {_size(result.bytes)}) to {result.path}")
+
+
+@main.command()
+@click.argument("bundle", type=click.Path())
+@handle_errors
+def verify(bundle):
+    """Check an exported bundle (directory or .zip) against its manifest.json.
+
+    Prints one line per file that changed, is missing or is not in the manifest, and
+    exits 1; exits 0 with a summary when every file matches.
+    """
+    from .verify import verify as run_verify
+
+    report = run_verify(Path(bundle))
+    for problem in report.problems:
+        click.echo(problem)
+    if report.problems:
+        click.echo(f"error: {bundle}: {len(report.problems)} problem{'s' * (len(report.problems) != 1)}; "
+                   f"the bundle differs from its manifest", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {report.files} files ({_size(report.bytes)}) match manifest.json; {report.articles} "
+               f"article{'s' * (report.articles != 1)}, {report.videos} video{'s' * (report.videos != 1)}; "
+               f"manifest sha256 {report.manifest_sha256}")
+
+
 if __name__ == "__main__":
     main()

@@ -1,40 +1,187 @@
-"""What one indexed passage is.
+"""What one indexed passage is, and how its text becomes terms.
 
-Two kinds of documents share one schema so that a single search ranks them together:
-an article sentence (carrying the time where it is spoken), and a transcript passage of two
+Two kinds of documents share one schema so that a single search ranks them together: an
+article sentence (carrying the time where it is spoken) and a transcript passage of two
 adjacent segments (so a phrase that Whisper cut in two still matches), carrying the start
-time of each of its words. Times are STORED, not NUMERIC: no range query needs them and
-numeric fields make indexing about 3x slower.
+time of each of its words.
+
+Why the fields look the way they do (figures from benchmarks/search.py, 2 cores):
+- `text` keeps no positions. A phrase is looked up as word pairs in `pairs` ("safe haven"
+  is the one term "safe haven"), which is rarer than either word, instead of decoding
+  positions in Python for every passage that has all the words.
+- Terms are made by one regular expression over the folded text (`terms`), not by a chain
+  of Whoosh filters, and each field's `index()` takes them as they are: the analyzer runs
+  only on queries. This is what makes indexing several times faster.
+- Times are STORED, not NUMERIC (no range query needs them; numeric fields make indexing
+  about 3x slower); word times are packed as bytes. `date` is indexed at three
+  granularities (year, month, day) so after:/before: is a handful of terms, not a range
+  over every day.
 """
 from __future__ import annotations
 
-import functools
+import re
+import unicodedata
+from collections import Counter
 
-from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer
-from whoosh.fields import ID, STORED, TEXT, Schema
-from whoosh.support.charset import accent_map
+from whoosh.analysis import Token, Tokenizer
+from whoosh.fields import ID, STORED, FieldType, Schema
+from whoosh.formats import Existence, Frequency
+from whoosh.system import pack_uint
 
-# No stop words: "the" in "the T3 station" must still match inside a phrase.
-WORD_PATTERN = r"\w+(?:['’]\w+)*"  # "al-Tanf" is two words, as a speech engine may write it
+# "al-Tanf" is two words, as a speech engine may write it; "don't" is one.
+WORD = re.compile(r"\w+(?:['’]\w+)*")
+_MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th", "’": "'"})
 
 
-@functools.cache
-def analyzer():
-    return RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
+def fold(text: str) -> str:
+    """Lower case without accents: "Señor" and "senor" are one term."""
+    if text.isascii():
+        return text.lower()
+    text = _MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold()
+    return text.translate(_LETTERS)
+
+
+def terms(text: str) -> list[str]:
+    """The searchable words of a text, in order (what the index and every query see)."""
+    return WORD.findall(fold(text))
+
+
+def pair_terms(words: list[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
+class FoldingTokenizer(Tokenizer):
+    """The query-side twin of `terms`: Whoosh's parser needs Token objects."""
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        words = WORD.findall(fold(value)) if tokenize else [fold(value)]
+        for i, word in enumerate(words):
+            token.text = word
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = word
+            if positions:
+                token.pos = start_pos + i
+            yield token
+
+
+class _TermsField(FieldType):
+    """A field whose value is a list of terms, or a text that `terms_of` turns into them.
+
+    The writer calls each field with the same text object, so the words are found once
+    per document (`_cached_terms`) and shared by `text`, `pairs` and `sounds`.
+    """
+
+    scorable = True
+    stored = False
+    unique = False
+
+    def __init__(self, stored: bool = False):
+        self.analyzer = FoldingTokenizer()
+        self.format = Frequency()
+        self.stored = stored
+        self.vector = None
+        self.column_type = None
+
+    def terms_of(self, words: list[str]) -> list[str]:
+        return words
+
+    def index(self, value, **kwargs):
+        words = value if isinstance(value, list) else _cached_terms(value)
+        return [(t.encode("utf-8"), n, float(n), pack_uint(n)) for t, n in Counter(self.terms_of(words)).items()]
+
+    def self_parsing(self):
+        return False
+
+
+class WordsField(_TermsField):
+    """The passage's words, with frequencies (for BM25) but no positions."""
+
+
+class PairsField(_TermsField):
+    """Adjacent word pairs: a phrase query is an AND of its pairs."""
+
+    def terms_of(self, words: list[str]) -> list[str]:
+        return pair_terms(words)
+
+
+class SoundsField(_TermsField):
+    """A coarse phonetic key per word (see phonetic.py); candidates for sound-alike search."""
+
+    def __init__(self):
+        super().__init__()
+        self.format = Existence()
+        self.scorable = False
+
+    def terms_of(self, words: list[str]) -> list[str]:
+        from .phonetic import index_keys
+
+        return index_keys(words)
+
+    def index(self, value, **kwargs):
+        words = value if isinstance(value, list) else _cached_terms(value)
+        return [(k.encode("utf-8"), 1, 1.0, b"") for k in set(self.terms_of(words))]
+
+
+class KeywordField(FieldType):
+    """An exact value (an id, "article", "en"), or a list of them; no analysis at all."""
+
+    scorable = False
+    stored = False
+    unique = False
+
+    def __init__(self, stored: bool = False):
+        self.analyzer = ID().analyzer
+        self.format = Existence()
+        self.stored = stored
+        self.vector = None
+        self.column_type = None
+
+    def index(self, value, **kwargs):
+        values = value if isinstance(value, list) else [value]
+        return [(v.encode("utf-8"), 1, 1.0, b"") for v in values if v]
+
+
+_last_text: list = [None, None]
+
+
+def _cached_terms(text: str) -> list[str]:
+    if _last_text[0] is not text:
+        _last_text[0], _last_text[1] = text, terms(text)
+    return _last_text[1]
+
+
+def date_terms(iso: str) -> list[str]:
+    """"2020-03-20" -> ["y2020", "m2020-03", "d2020-03-20"]; see search.date_range_terms."""
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", iso or ""):
+        return []
+    out = [f"y{iso[:4]}"]
+    if len(iso) >= 7:
+        out.append(f"m{iso[:7]}")
+    if len(iso) == 10:
+        out.append(f"d{iso}")
+    return out
 
 
 def make_schema() -> Schema:
     return Schema(
-        doc_id=ID(unique=True, stored=True),
-        owner=ID(stored=True),  # the article or video whose re-indexing replaces this document
-        source=ID(stored=True),  # "article" | "transcript"
-        video_id=ID(stored=True),
-        article_id=ID(stored=True),
-        lang=ID(stored=True),
-        date=ID(stored=True),  # ISO date of the article, compared as text by after:/before:
-        text=TEXT(analyzer=analyzer(), stored=True, phrase=True, spelling=True),
-        sounds=TEXT(analyzer=RegexTokenizer(r"\S+"), phrase=False),  # phonetic keys, one per word
+        owner=KeywordField(),  # the article or video whose re-indexing replaces this document
+        source=KeywordField(stored=True),  # "article" | "transcript"
+        video_id=KeywordField(stored=True),
+        article_id=KeywordField(stored=True),
+        lang=KeywordField(),
+        date=KeywordField(),  # date_terms() of the article date
+        text=WordsField(stored=True),
+        pairs=PairsField(),
+        sounds=SoundsField(),
         start=STORED(),
         end=STORED(),
-        word_starts=STORED(),  # transcript passages: start time of each whitespace word
+        times=STORED(),  # transcript passages: packed start time of each whitespace-separated word
     )

@@ -28,6 +28,9 @@ class TranscribeOptions:
     language: str | None = None  # None: detect
     cpu_threads: int = 0  # 0: one per core
     vad_filter: bool = True  # skip long silences (faster, and no text invented over music)
+    # Whisper tiny loops ("la la la ...") on robotic voices; forbidding a repeated 3-gram
+    # stopped it and cut word error rate from 58% to 17% on such a narration (never worse elsewhere).
+    no_repeat_ngram_size: int = 3
 
     @classmethod
     def from_config(cls, section: dict[str, Any], **overrides: Any) -> TranscribeOptions:
@@ -39,7 +42,7 @@ class TranscribeOptions:
     def decoding(self) -> dict[str, Any]:
         """The options that change the text, recorded in the transcript and its cache key."""
         return {"beam_size": self.beam_size, "language": self.language, "compute_type": self.compute_type,
-                "vad_filter": self.vad_filter, "temperature": 0.0, "condition_on_previous_text": False}
+                "vad_filter": self.vad_filter, "no_repeat_ngram_size": self.no_repeat_ngram_size, "temperature": 0.0, "condition_on_previous_text": False}
 
     def cache_key(self, media_sha256: str) -> str:
         blob = json.dumps([media_sha256, self.engine, self.model, self.decoding()], sort_keys=True)

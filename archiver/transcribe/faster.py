@@ -36,6 +36,7 @@ def run(audio: np.ndarray, options: TranscribeOptions) -> EngineResult:
         condition_on_previous_text=False,
         word_timestamps=True,
         vad_filter=options.vad_filter,
+        no_repeat_ngram_size=options.no_repeat_ngram_size,
     )
     out = [
         Segment(

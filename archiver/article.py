@@ -241,6 +241,10 @@ def html_links(html: str, base: str | None, is_video_host: Callable[[str], bool]
     return found
 
 
+def _same_text(a: str, b: str) -> bool:
+    return bool(b) and re.sub(r"\W+", " ", a).strip().lower() == re.sub(r"\W+", " ", b).strip().lower()
+
+
 def parse_html(html: str, article_id: str, source: str, base: str | None,
                is_video_host: Callable[[str], bool]) -> Article:
     import trafilatura
@@ -248,8 +252,9 @@ def parse_html(html: str, article_id: str, source: str, base: str | None,
     meta = trafilatura.extract_metadata(html)
     text = trafilatura.extract(html, output_format="txt", include_comments=False, include_tables=False,
                                favor_precision=True) or ""
-    blocks = [Block(line, []) for line in text.split("\n") if line.strip()]
     title = (meta.title if meta else "") or ""
+    # trafilatura's text starts with the <h1>; the title is not a paragraph the video speaks
+    blocks = [Block(line, []) for line in text.split("\n") if line.strip() and not _same_text(line, title)]
     return build_article(
         article_id, source, title, body_paragraphs(blocks)[0], dedupe(html_links(html, base, is_video_host)),
         author=(meta.author if meta else None), date=(meta.date if meta else None),

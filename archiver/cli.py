@@ -88,10 +88,12 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
 @click.option("--engine", type=click.Choice(["faster-whisper", "openai-whisper"]), help="Speech engine (default from config).")
 @click.option("--model", help="Whisper model name or directory (default from config: tiny.en).")
 @click.option("--language", help="Force the spoken language (e.g. en, es); default: detect.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 32), default=1, show_default=True,
+              help="Fetch articles and download videos in parallel (transcription runs alongside).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.pass_context
 @handle_errors
-def add(ctx, sources, videos, from_file, engine, model, language, as_json):
+def add(ctx, sources, videos, from_file, engine, model, language, jobs, as_json):
     """Archive articles (URL, .html, .md, .txt) and videos (URL or media file).
 
     Each article's linked videos are downloaded, transcribed, aligned to its text and
@@ -109,23 +111,38 @@ def add(ctx, sources, videos, from_file, engine, model, language, as_json):
         raise ArchiverError("nothing to add: give article or video sources (see `archiver add --help`)")
     archive = open_archive(ctx)
     options = archive.transcribe_options(engine=engine, model=model, language=language)
-    show_progress = not as_json and sys.stderr.isatty()
-    if show_progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=stderr_console(), transient=True) as bar:
-            task = bar.add_task("archiving", total=len(sources))
-            report = run_add(archive, sources, list(videos), options=options,
-                             progress=lambda text: bar.update(task, description=text[:70]),
-                             on_item=lambda: bar.advance(task))
-    else:
-        report = run_add(archive, sources, list(videos), options=options)
+    report = run_with_progress(
+        lambda progress, on_item: run_add(archive, sources, list(videos), options=options, progress=progress,
+                                          on_item=on_item, jobs=jobs),
+        total=len(sources), quiet=as_json)
     if as_json:
         emit_json(add_report_json(report))
     else:
         print_add_report(report)
     sys.exit(0 if report.ok else 1)
+
+
+FETCH_WORDS = ("reading", "copying", "downloading")
+
+
+def run_with_progress(work: Callable, total: int, quiet: bool):
+    """Run work(progress, on_item) under rich progress bars on stderr (none when quiet or not a TTY):
+    one overall bar, and a line per stage saying what it is doing now."""
+    if quiet or not sys.stderr.isatty():
+        return work(lambda _: None, None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=stderr_console(), transient=True) as bars:
+        overall = bars.add_task("[bold]archiving", total=total)
+        fetching = bars.add_task("  fetch: waiting", total=None)
+        working = bars.add_task("  transcribe: waiting", total=None)
+
+        def progress(text: str) -> None:
+            task, label = (fetching, "fetch") if text.startswith(FETCH_WORDS) else (working, "transcribe")
+            bars.update(task, description=f"  {label}: {text[:70]}")
+
+        return work(progress, lambda: bars.advance(overall))
 
 
 def add_report_json(report) -> dict[str, Any]:
@@ -347,6 +364,27 @@ def status(ctx, as_json):
 
 def _status_markup(status: str) -> str:
     return {"ok": "[green]ok[/]", "failed": "[red]failed[/]"}.get(status, status)
+
+
+@main.command()
+@click.option("--jobs", "-j", type=click.IntRange(1, 32), default=1, show_default=True, help="As for add.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (as add does).")
+@click.pass_context
+@handle_errors
+def retry(ctx, jobs, as_json):
+    """Run the failed articles and videos again (`archiver status` lists them)."""
+    from .pipeline import retry as run_retry
+
+    archive = open_archive(ctx)
+    report = run_with_progress(lambda progress, on_item: run_retry(archive, progress=progress, jobs=jobs),
+                               total=0, quiet=as_json)
+    if as_json:
+        emit_json(add_report_json(report))
+    else:
+        print_add_report(report)
+        if not report.articles and not report.videos:
+            click.echo("nothing failed; nothing to retry")
+    sys.exit(0 if report.ok else 1)
 
 
 @main.command()

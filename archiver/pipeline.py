@@ -7,6 +7,11 @@ error on the item it concerns, so one bad link never costs the others.
 from __future__ import annotations
 
 import shutil
+import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +26,7 @@ from .store.files import Layout, atomic_write_bytes, atomic_write_json, read_jso
 from .transcribe import TranscribeOptions
 
 Progress = Callable[[str], None]
+PER_HOST = 2  # concurrent fetches from one host
 
 
 def _quiet(_: str) -> None:
@@ -34,6 +40,9 @@ class Archive:
     layout: Layout
     catalog: Catalog
     config: dict[str, Any]
+    _locks: defaultdict = field(default_factory=lambda: defaultdict(threading.Lock), repr=False)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _hosts: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, root: str | Path | None = None, config: dict[str, Any] | None = None,
@@ -65,6 +74,31 @@ class Archive:
             if path.exists():
                 out.append(Alignment.from_dict(read_json(path)))
         return out
+
+    @contextmanager
+    def lock_for(self, key: str):
+        """One thread at a time per URL or video id (the same video linked twice in a batch)."""
+        with self._locks_guard:
+            lock = self._locks[key]
+        with lock:
+            yield
+
+    @contextmanager
+    def host_slot(self, source: str):
+        """At most PER_HOST fetches from one host at a time: be polite to news sites."""
+        host = urlsplit(source).netloc if "://" in source else ""
+        with self._locks_guard:
+            slot = self._hosts.setdefault(host, threading.BoundedSemaphore(PER_HOST))
+        with slot:
+            yield
+
+    def clean_temp_files(self) -> None:
+        """Remove what killed runs left: temp files of atomic writes (downloads stay: they resume)."""
+        for path in self.layout.temp_files():
+            if path.is_file():
+                path.unlink(missing_ok=True)
+            elif path.parent.name == "media" and _media_complete(self, path.name[len(".tmp-"):]):
+                shutil.rmtree(path, ignore_errors=True)  # finished under this id: not needed
 
     def media_path(self, video_id: str) -> Path | None:
         row = self.catalog.video(video_id)
@@ -115,12 +149,6 @@ def is_video_source(source: str) -> bool:
         suffix = Path(source).suffix.lower()
         return suffix not in ARTICLE_SUFFIXES and (is_media_path(source) or Path(source).is_file())
     return is_media_path(source) or has_specific_extractor(source)
-
-
-def _video_host(url: str) -> bool:
-    from .download import has_specific_extractor
-
-    return has_specific_extractor(url)
 
 
 # ---------------------------------------------------------------- videos
@@ -215,26 +243,43 @@ def index_video(archive: Archive, transcript: Transcript) -> None:
                                  indexed_docs=counts[transcript.video_id])
 
 
-def process_video(archive: Archive, url: str, progress: Progress = _quiet,
-                  options: TranscribeOptions | None = None) -> tuple[VideoReport, Transcript | None]:
+def fetch_video(archive: Archive, url: str, progress: Progress = _quiet) -> VideoReport:
+    """The network half of a video: download (or find) its media."""
     report = VideoReport(None, url)
     try:
-        report.id = ensure_video(archive, url, report, progress)
-        transcript = ensure_transcript(archive, report.id, report, progress, options)
-        index_video(archive, transcript)
-        return report, transcript
+        with archive.lock_for(url):  # the same URL from two articles at once: one download
+            report.id = ensure_video(archive, url, report, progress)
     except ArchiverError as e:
         report.status, report.error = "failed", str(e)
-        if report.id:
-            archive.catalog.upsert_video(report.id, status="failed", error=str(e))
-        return report, None
+    return report
 
 
-# ---------------------------------------------------------------- articles
+def finish_video(archive: Archive, report: VideoReport, progress: Progress = _quiet,
+                 options: TranscribeOptions | None = None) -> Transcript | None:
+    """The CPU half of a video: transcribe (once) and index."""
+    if report.status != "ok":
+        return None
+    try:
+        with archive.lock_for(report.id):
+            transcript = ensure_transcript(archive, report.id, report, progress, options)
+            index_video(archive, transcript)
+        return transcript
+    except ArchiverError as e:
+        report.status, report.error = "failed", str(e)
+        archive.catalog.upsert_video(report.id, status="failed", error=str(e))
+        return None
 
 
-def process_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet,
-                    options: TranscribeOptions | None = None) -> ArticleReport:
+@dataclass
+class Fetched:
+    """An article (or a bare video) whose downloads are done, waiting for the CPU stages."""
+
+    report: ArticleReport | VideoReport
+    article: Article | None = None
+
+
+def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet) -> Fetched:
+    """The network half of an article: read it, keep the original, download its videos."""
     from .download import has_specific_extractor
 
     report = ArticleReport(None, source)
@@ -245,7 +290,7 @@ def process_article(archive: Archive, source: str, extra_videos: list[str], prog
         article, original, file_name = read_article(source, has_specific_extractor, cfg["timeout"], cfg["retries"])
     except ArchiverError as e:
         report.status, report.error = "failed", str(e)
-        return report
+        return Fetched(report)
     article.links.extend(_manual_links(article, extra_videos))
     report.id, report.title = article.id, article.title
     atomic_write_bytes(layout.article_dir(article.id) / file_name, original)
@@ -253,25 +298,37 @@ def process_article(archive: Archive, source: str, extra_videos: list[str], prog
     catalog.upsert_article(article.id, source=source, title=article.title, date=article.date,
                            language=article.language, fetched_at=article.fetched_at, stage="videos",
                            status="running", error=None, note=None)
-
-    transcripts: dict[str, Transcript] = {}
     for position, link in enumerate(article.links):
-        video_report, transcript = process_video(archive, link.url, progress, options)
+        video_report = fetch_video(archive, link.url, progress)
         report.videos.append(video_report)
         catalog.set_link(article.id, link.url, position, video_report.id, video_report.status, video_report.error)
+    return Fetched(report, article)
+
+
+def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _quiet,
+                   options: TranscribeOptions | None = None) -> ArticleReport:
+    """The CPU half of an article: transcribe its videos, align, index, record the outcome."""
+    report, article = fetched.report, fetched.article
+    if article is None:
+        return report
+    transcripts: dict[str, Transcript] = {}
+    for position, (link, video_report) in enumerate(zip(article.links, report.videos)):
+        transcript = finish_video(archive, video_report, progress, options)
+        archive.catalog.set_link(article.id, link.url, position, video_report.id, video_report.status,
+                                 video_report.error)
         if transcript is not None:
             transcripts[video_report.id] = transcript
-
     progress(f"aligning {article.id}")
     align_and_index(archive, article, transcripts)
     failed = [v for v in report.videos if v.status != "ok"]
     if failed:
         report.status = "failed"
-        report.error = failed[0].error if len(failed) == 1 else f"{len(failed)} of {len(report.videos)} videos failed; first: {failed[0].error}"
+        report.error = failed[0].error if len(failed) == 1 else \
+            f"{len(failed)} of {len(report.videos)} videos failed; first: {failed[0].error}"
     elif not article.links:
         report.note = "no video found in the article; archived the text only (attach one with --video)"
-    catalog.upsert_article(article.id, stage="done", status="failed" if failed else "ok", error=report.error,
-                           note=report.note)
+    archive.catalog.upsert_article(article.id, stage="done", status="failed" if failed else "ok",
+                                   error=report.error, note=report.note)
     return report
 
 
@@ -307,31 +364,70 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
 
 
 def add(archive: Archive, sources: list[str], videos: list[str] | None = None, progress: Progress = _quiet,
-        options: TranscribeOptions | None = None, on_item: Callable[[], None] | None = None) -> AddReport:
-    """Archive every source; failures are reported per item and never stop the others."""
-    report = AddReport()
-    seen: set[str] = set()
-    for source in sources:
-        source = source.strip()
+        options: TranscribeOptions | None = None, on_item: Callable[[], None] | None = None,
+        jobs: int = 1) -> AddReport:
+    """Archive every source; failures are reported per item and never stop the others.
+
+    With jobs > 1, articles are fetched and videos downloaded by `jobs` threads (at most
+    PER_HOST at a time from one host) while one transcription at a time keeps the cores
+    busy: the stages form a pipeline, so the first transcription starts after the first
+    download, not after all of them.
+    """
+    archive.clean_temp_files()
+    keys: dict[str, str] = {}
+    for source in (s.strip() for s in sources):
         key = source if "://" in source else str(Path(source).expanduser().resolve())
-        if not source or key in seen:
-            continue  # the same source twice in one call is archived once
-        seen.add(key)
-        if is_video_source(source):
-            video_report, _ = process_video(archive, key, progress, options)
-            video_report.url = source
-            archive.catalog.set_source(source, video_report.id)
-            report.videos.append(video_report)
-            if video_report.error:
-                report.errors.append(video_report.error)
-        else:
-            article_report = process_article(archive, source, videos or [], progress, options)
-            report.articles.append(article_report)
-            if article_report.error:
-                report.errors.append(article_report.error)
-        if on_item:
-            on_item()
+        if source and key not in keys.values():  # the same source twice in one call is archived once
+            keys[source] = key
+
+    def fetch(source: str) -> Fetched:
+        with archive.host_slot(source):
+            if is_video_source(source):
+                return Fetched(fetch_video(archive, keys[source], progress))
+            return fetch_article(archive, source, videos or [], progress)
+
+    def finish(source: str, fetched: Fetched) -> ArticleReport | VideoReport:
+        if isinstance(fetched.report, VideoReport):
+            finish_video(archive, fetched.report, progress, options)
+            fetched.report.url = source
+            archive.catalog.set_source(source, fetched.report.id)
+            return fetched.report
+        return finish_article(archive, fetched, progress, options)
+
+    results: dict[str, ArticleReport | VideoReport] = {}
+    if jobs <= 1:
+        for source in keys:
+            results[source] = finish(source, fetch(source))
+            if on_item:
+                on_item()
+    else:
+        with ThreadPoolExecutor(jobs, thread_name_prefix="fetch") as fetchers, \
+                ThreadPoolExecutor(1, thread_name_prefix="transcribe") as cpu:
+            fetching = {fetchers.submit(fetch, source): source for source in keys}
+            finishing = []
+            for done in as_completed(fetching):
+                source = fetching[done]
+                finishing.append((source, cpu.submit(finish, source, done.result())))
+            for source, future in finishing:
+                results[source] = future.result()
+                if on_item:
+                    on_item()
+
+    report = AddReport()
+    for source in keys:  # the order the user gave
+        item = results[source]
+        (report.videos if isinstance(item, VideoReport) else report.articles).append(item)
+        if item.error:
+            report.errors.append(item.error)
+    archive.clean_temp_files()
     return report
+
+
+def retry(archive: Archive, progress: Progress = _quiet, jobs: int = 1) -> AddReport:
+    """Run `add` again on every source whose article or video failed."""
+    sources = [a["source"] for a in archive.catalog.articles() if a["status"] != "ok"]
+    sources += archive.catalog.failed_sources()
+    return add(archive, sources, progress=progress, jobs=jobs)
 
 
 def reindex(archive: Archive) -> int:

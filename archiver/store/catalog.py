@@ -6,6 +6,7 @@ so that a second writer waits instead of failing.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,7 @@ class Catalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
+        self.lock = threading.RLock()  # one connection shared by the pipeline's threads
         self.db.execute("PRAGMA busy_timeout = 60000")
         if not readonly:
             self.db.execute("PRAGMA journal_mode = WAL")
@@ -92,9 +94,14 @@ class Catalog:
     def close(self) -> None:
         self.db.close()
 
+    def _exec(self, sql: str, args: Any = ()) -> None:
+        with self.lock:
+            self.db.execute(sql, args)
+
     def _all(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         try:
-            return [dict(r) for r in self.db.execute(sql, args)]
+            with self.lock:
+                return [dict(r) for r in self.db.execute(sql, args)]
         except sqlite3.OperationalError as e:
             if "no such table" in str(e):  # an empty archive, opened read-only
                 return []
@@ -112,20 +119,21 @@ class Catalog:
         return self._all("SELECT * FROM articles ORDER BY updated_at")
 
     def upsert_article(self, article_id: str, **fields: Any) -> None:
-        fields["updated_at"] = time.time()
-        existing = self.article(article_id)
-        if existing is None:
-            fields.setdefault("stage", "fetch")
-            fields.setdefault("status", "running")
-            fields.setdefault("source", article_id)
-            cols = ["id", *fields]
-            self.db.execute(
-                f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                [article_id, *fields.values()],
-            )
-        else:
-            sets = ", ".join(f"{k} = ?" for k in fields)
-            self.db.execute(f"UPDATE articles SET {sets} WHERE id = ?", [*fields.values(), article_id])
+        with self.lock:  # check-then-write must not interleave
+            fields["updated_at"] = time.time()
+            existing = self.article(article_id)
+            if existing is None:
+                fields.setdefault("stage", "fetch")
+                fields.setdefault("status", "running")
+                fields.setdefault("source", article_id)
+                cols = ["id", *fields]
+                self._exec(
+                    f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [article_id, *fields.values()],
+                )
+            else:
+                sets = ", ".join(f"{k} = ?" for k in fields)
+                self._exec(f"UPDATE articles SET {sets} WHERE id = ?", [*fields.values(), article_id])
 
     # videos
     def video(self, video_id: str) -> dict[str, Any] | None:
@@ -142,27 +150,28 @@ class Catalog:
         return row["video_id"] if row else None
 
     def remember_url(self, url: str, video_id: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO video_urls (url, video_id) VALUES (?, ?)", (url, video_id))
+        self._exec("INSERT OR REPLACE INTO video_urls (url, video_id) VALUES (?, ?)", (url, video_id))
 
     def upsert_video(self, video_id: str, **fields: Any) -> None:
-        fields["updated_at"] = time.time()
-        if self.video(video_id) is None:
-            fields.setdefault("stage", "download")
-            fields.setdefault("status", "running")
-            fields.setdefault("url", video_id)
-            cols = ["id", *fields]
-            self.db.execute(
-                f"INSERT INTO videos ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                [video_id, *fields.values()],
-            )
-        else:
-            sets = ", ".join(f"{k} = ?" for k in fields)
-            self.db.execute(f"UPDATE videos SET {sets} WHERE id = ?", [*fields.values(), video_id])
+        with self.lock:  # check-then-write must not interleave
+            fields["updated_at"] = time.time()
+            if self.video(video_id) is None:
+                fields.setdefault("stage", "download")
+                fields.setdefault("status", "running")
+                fields.setdefault("url", video_id)
+                cols = ["id", *fields]
+                self._exec(
+                    f"INSERT INTO videos ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [video_id, *fields.values()],
+                )
+            else:
+                sets = ", ".join(f"{k} = ?" for k in fields)
+                self._exec(f"UPDATE videos SET {sets} WHERE id = ?", [*fields.values(), video_id])
 
     # links
     def set_link(self, article_id: str, url: str, position: int, video_id: str | None,
                  status: str, error: str | None = None) -> None:
-        self.db.execute(
+        self._exec(
             "INSERT OR REPLACE INTO links (article_id, url, position, video_id, status, error) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (article_id, url, position, video_id, status, error),
@@ -184,7 +193,13 @@ class Catalog:
 
     # direct video sources
     def set_source(self, source: str, video_id: str | None) -> None:
-        self.db.execute("INSERT OR REPLACE INTO sources (source, video_id) VALUES (?, ?)", (source, video_id))
+        self._exec("INSERT OR REPLACE INTO sources (source, video_id) VALUES (?, ?)", (source, video_id))
+
+    def failed_sources(self) -> list[str]:
+        """Videos given directly whose archiving failed."""
+        rows = self._all("SELECT s.source FROM sources s LEFT JOIN videos v ON v.id = s.video_id "
+                         "WHERE s.video_id IS NULL OR v.status != 'ok'")
+        return [r["source"] for r in rows]
 
     def find(self, prefix: str) -> tuple[str, str] | None:
         """('article'|'video', id) for an exact id, or a unique id prefix."""

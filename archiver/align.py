@@ -70,7 +70,7 @@ class ArticleTokens:
     tokens: list[str]
     sentence_of: list[int]  # token -> sentence index
     sentence_spans: list[tuple[int, int]]  # sentence -> [first, last+1) token range
-    paragraph_spans: list[tuple[int, int]]
+    units: list[tuple[int, int]]  # token ranges located as a whole: paragraphs, short ones merged
 
 
 def article_tokens(article: Article, lang: str) -> ArticleTokens:
@@ -85,7 +85,21 @@ def article_tokens(article: Article, lang: str) -> ArticleTokens:
         sentence_spans.append((first, len(toks)))
         span = paragraph_spans.setdefault(sentence.paragraph, [first, len(toks)])
         span[1] = len(toks)
-    return ArticleTokens(toks, sentence_of, sentence_spans, [tuple(s) for s in paragraph_spans.values()])
+    return ArticleTokens(toks, sentence_of, sentence_spans, location_units(list(paragraph_spans.values())))
+
+
+def location_units(paragraphs: list[list[int]], min_tokens: int = 8) -> list[tuple[int, int]]:
+    """Paragraphs merged with their followers until long enough to locate by word pairs:
+    a one-line paragraph ("Adiós,") has no pair to vote with on its own."""
+    units: list[list[int]] = []
+    for first, last in paragraphs:
+        if units and units[-1][1] - units[-1][0] < min_tokens:
+            units[-1][1] = last
+        else:
+            units.append([first, last])
+    if len(units) > 1 and units[-1][1] - units[-1][0] < min_tokens:
+        units[-2][1] = units.pop()[1]
+    return [tuple(u) for u in units]
 
 
 def weight(token: str) -> float:
@@ -243,49 +257,62 @@ def align(article: Article, transcripts: dict[str, Transcript], threshold: float
     lang = base_language(article.language or next((t.language for t in transcripts.values()), "en"))
     at = article_tokens(article, lang)
     videos = {vid: TranscriptTokens.build(vid, t, lang) for vid, t in transcripts.items()}
-    located: dict[int, tuple[str, list[Match]]] = {}  # paragraph -> (video, matches)
+    found: dict[int, SentenceAlignment] = {}
 
-    # 1-2. every paragraph in every video; strongest first claims its words
-    candidates = []
-    for p, (first, last) in enumerate(at.paragraph_spans):
-        for vid, tt in videos.items():
-            lo, hi, confidence = locate((first, last), at, tt)
-            if hi > lo:
-                candidates.append((confidence, p, vid, lo, hi))
-    candidates.sort(key=lambda c: -c[0])
-    for confidence, p, vid, lo, hi in candidates:
-        if p in located:
-            continue
-        tt = videos[vid]
-        first, last = at.paragraph_spans[p]
-        matches = [m for m in match_window(first, last, lo, hi, at, tt) if not tt.claimed[m.transcript_pos]]
-        if len(matches) < 2:
-            continue
-        located[p] = (vid, matches)
-        for j in range(matches[0].transcript_pos, matches[-1].transcript_pos + 1):
-            tt.claimed[j] = True
-
-    # 3. sentences
-    results: dict[str, list[SentenceAlignment]] = {vid: [] for vid in videos}
-    for p, (vid, matches) in located.items():
+    def keep(vid: str, matches: list[Match], sentences: set[int]) -> None:
         tt = videos[vid]
         matched = {m.article_pos: m for m in matches}
         order = sorted(matched)
-        for s in {at.sentence_of[m.article_pos] for m in matches}:
+        for s in sentences:
             first, last = at.sentence_spans[s]
             score = sentence_score(first, last, matched, at)
-            if score < threshold:
+            if score < threshold or not any(i in matched for i in range(first, last)):
                 continue
             start = estimate_start(first, last, matched, tt, order)
             end = estimate_end(first, last, matched, tt, order)
             if snap_to_speech and tt.transcript.speech:
                 start, end = snap(start, tt.transcript.speech, "start"), snap(end, tt.transcript.speech, "end")
-            results[vid].append(SentenceAlignment(s, vid, round(start, 3), round(max(end, start), 3), round(score, 3)))
+            found[s] = SentenceAlignment(s, vid, round(start, 3), round(max(end, start), 3), round(score, 3))
+            heard = [matched[i].transcript_pos for i in range(first, last) if i in matched]
+            for j in range(min(heard), max(heard) + 1):
+                tt.claimed[j] = True
+
+    # 1-2. every paragraph (short ones merged) in every video; the most certain claim their words first
+    candidates = []
+    for u, span in enumerate(at.units):
+        for vid, tt in videos.items():
+            lo, hi, confidence = locate(span, at, tt)
+            if hi > lo:
+                candidates.append((confidence, u, vid, lo, hi))
+    done: set[int] = set()
+    for _, u, vid, lo, hi in sorted(candidates, key=lambda c: -c[0]):
+        if u in done:
+            continue
+        first, last = at.units[u]
+        matches = [m for m in match_window(first, last, lo, hi, at, videos[vid]) if not videos[vid].claimed[m.transcript_pos]]
+        if len(matches) >= 2:
+            done.add(u)
+            keep(vid, matches, set(at.sentence_of[first:last]))
+
+    # 3. a sentence its paragraph did not place (a paragraph split over two videos): on its own
+    for s, (first, last) in enumerate(at.sentence_spans):
+        if s in found or last - first < 2:
+            continue
+        best: tuple[float, str, list[Match]] | None = None
+        for vid, tt in videos.items():
+            lo, hi, _ = locate((first, last), at, tt)
+            if hi > lo:
+                matches = [m for m in match_window(first, last, lo, hi, at, tt) if not tt.claimed[m.transcript_pos]]
+                score = sentence_score(first, last, {m.article_pos: m for m in matches}, at)
+                if best is None or score > best[0]:
+                    best = (score, vid, matches)
+        if best and best[0] >= threshold:
+            keep(best[1], best[2], {s})
 
     seconds = round(time.perf_counter() - started, 4)
     alignments = []
-    for vid, sentences in results.items():
-        sentences.sort(key=lambda a: a.index)
+    for vid in videos:
+        sentences = sorted((a for a in found.values() if a.video_id == vid), key=lambda a: a.index)
         alignments.append(Alignment(article.id, vid, sentences, extra_speech(videos[vid], sentences), seconds))
     return alignments
 

@@ -21,7 +21,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
 
 from .models import Alignment, Article, ExtraSpeech, SentenceAlignment, Transcript
@@ -161,7 +161,7 @@ def fuzzy_gap(source: list[str], target: list[str], i0: int, i1: int, j0: int, j
     n, m = i1 - i0, j1 - j0
     if n == 0 or m == 0 or n * m > MAX_GAP_CELLS:
         return []
-    sim = [[fuzz.ratio(source[i0 + a], target[j0 + b]) for b in range(m)] for a in range(n)]
+    sim = process.cdist(source[i0:i1], target[j0:j1], scorer=fuzz.ratio).tolist()  # at C speed
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     for a in range(n - 1, -1, -1):
         for b in range(m - 1, -1, -1):

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv benchmarks clean
+.PHONY: demo test venv system-deps clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,15 @@ demo: $(STAMP)
 	$(BIN)/archiver --archive demo-archive search "al-Tanf" --limit 3
 	$(BIN)/archiver --archive demo-archive search "Idlib" --limit 3
 
-test: $(STAMP)
+# Debian packages the tests need: Chromium for the export bundle's browser tests,
+# espeak-ng for short generated speech clips. Installed only when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-deps:
+	@command -v chromium >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng >/dev/null; }
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q tests
 
 clean:

@@ -1,4 +1,4 @@
-"""Export: a self-contained bundle for offline review, opened from file:// in any browser.
+"""Export: a self-contained bundle for offline review, opened from file:// in a browser.
 
     review/
       index.html                      every article and video, and the search box
@@ -97,7 +97,7 @@ class ExportResult:
     path: Path
     articles: int
     videos: int
-    files: int
+    files: int  # besides manifest.json
     bytes: int
     skipped: list[str] = field(default_factory=list)
 
@@ -306,13 +306,14 @@ def export(archive, ids: list[str], *, all_items: bool = False, out: Path, as_zi
     target = (out if out.suffix.lower() == ".zip" else out.with_name(out.name + ".zip")) if as_zip else out
     if not as_zip:
         _check_replaceable(out)
+    elif target.is_dir():
+        raise ArchiverError(f"{target}: is a directory; choose another --out for the zip")
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}export-", dir=target.parent))
     try:
-        build(archive, articles, videos, work, media=media)
-        files = hash_tree(work)
-        result = ExportResult(target, len(articles), len(videos), len(files) + 1,
-                              sum(f["bytes"] for f in files), skipped)
+        files = build(archive, articles, videos, work, media=media)["files"]
+        _settle_permissions(work)
+        result = ExportResult(target, len(articles), len(videos), len(files), sum(f["bytes"] for f in files), skipped)
         if as_zip:
             _write_zip(work, target, top=target.stem)
             shutil.rmtree(work)
@@ -337,6 +338,19 @@ def _is_bundle(path: Path) -> bool:
         return json.loads((path / MANIFEST).read_text(encoding="utf-8")).get("format") == BUNDLE_FORMAT
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def _settle_permissions(root: Path) -> None:
+    """Temp dirs and files are created private (0700/0600); the bundle gets the usual modes.
+    A hard-linked media file is the archive's own file: left as it is."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(root, 0o777 & ~umask)
+    for path in root.rglob("*"):
+        if path.is_dir():
+            os.chmod(path, 0o777 & ~umask)
+        elif path.stat().st_nlink == 1:
+            os.chmod(path, 0o666 & ~umask)
 
 
 def _replace_dir(work: Path, out: Path) -> None:
@@ -372,8 +386,9 @@ def _write_zip(work: Path, target: Path, top: str) -> None:
         raise
 
 
-def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: Path, media: bool = True) -> None:
-    """Write every file of the bundle under root, the manifest last."""
+def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: Path,
+          media: bool = True) -> dict[str, Any]:
+    """Write every file of the bundle under root, the manifest last; return the manifest."""
     by_id = {v.id: v for v in videos}
     for name in ("app.js", "style.css"):
         _copy(STATIC / name, root / "assets" / name)
@@ -399,13 +414,17 @@ def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: P
                                               ensure_ascii=False, indent=1))
         _write(base / "index.html", article_page(a, [by_id[x["id"]] for x in a.show["videos"] if x["id"] in by_id],
                                                  media))
+    created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     index = search_index(articles, videos)
     _write(root / "search.json", json.dumps(index, ensure_ascii=False, separators=(",", ":")))
-    _write(root / "index.html", index_page(articles, videos, index))
-    _write(root / MANIFEST, json.dumps(manifest(articles, videos, root, media), ensure_ascii=False, indent=1))
+    _write(root / "index.html", index_page(articles, videos, index, created))
+    provenance = manifest(articles, videos, root, media, created)
+    _write(root / MANIFEST, json.dumps(provenance, ensure_ascii=False, indent=1))
+    return provenance
 
 
-def manifest(articles: list[ArticleItem], videos: list[VideoItem], root: Path, media: bool) -> dict[str, Any]:
+def manifest(articles: list[ArticleItem], videos: list[VideoItem], root: Path, media: bool,
+             created: str) -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -414,7 +433,7 @@ def manifest(articles: list[ArticleItem], videos: list[VideoItem], root: Path, m
         generator = "transcript-archiver"
     return {
         "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "generator": generator,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": created,
         "media_included": media,
         "articles": [{"id": a.id, "title": a.show["title"], "url": a.row["source"], "date": a.show["date"],
                       "fetched_at": a.row["fetched_at"], "page": a.page,
@@ -454,7 +473,7 @@ def page(title: str, body: str, depth: int, *, lang: str | None = None, data: An
     lang = lang if lang and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", lang) else "en"
     block = f'\n<script type="application/json" id="{data_id}">{embed_json(data)}</script>' if data is not None else ""
     search = (f'<form class="topsearch" action="{up}index.html" method="get" role="search">'
-              f'<input type="search" name="q" placeholder="Search the bundle" aria-label="Search the bundle">'
+              f'<input type="search" name="q" placeholder="Search" aria-label="Search the bundle">'
               f'</form>') if search_box else ""
     return f"""<!doctype html>
 <html lang="{esc(lang)}">
@@ -507,11 +526,11 @@ def coverage(a: ArticleItem) -> str:
             f'<span><strong>{a.spoken} of {total}</strong> sentences spoken ({percent}%){extra_text}</span></p>')
 
 
-def player(v: VideoItem, up: str, media: bool, hidden: bool = False) -> str:
+def player(v: VideoItem, up: str, media: bool, hidden: bool = False, own_page: bool = False) -> str:
     hide = " hidden" if hidden else ""
+    link = "" if own_page else f'<a href="{up}{esc(v.page)}">video page &amp; files</a>'
     caption = (f'<figcaption><span class="vtitle">{esc(v.title)}</span> '
-               f'<span class="muted">{clock(v.row["duration"])}</span> '
-               f'<a href="{up}{esc(v.page)}">transcript &amp; files</a></figcaption>')
+               f'<span class="muted">{clock(v.row["duration"])}</span> {link}</figcaption>')
     if media and v.media:
         src = f"{up}{v.dir}/{v.media_name}"
         screen = f'<video controls preload="metadata" playsinline src="{esc(src)}" data-v="{esc(v.id)}"></video>'
@@ -593,8 +612,9 @@ def article_page(a: ArticleItem, videos: list[VideoItem], media: bool) -> str:
                         for link in failed)
         failed_html = (f'<section class="failed-links"><h2>Linked but not archived</h2><ul>{items}</ul></section>')
 
-    files = [("article.json", "article.json"), ("show.json", "sentences with times (show.json)")]
-    files += [(f"alignments/{v.id}.json", f"alignment to video {number[v.id]}") for v in videos]
+    files = [("article.json", "the article: text, paragraphs, sentences, links"),
+             ("show.json", "every sentence with its video and time, and the extra speech")]
+    files += [(f"alignments/{v.id}.json", f"the alignment to {v.title}") for v in videos]
     files_html = _files_list([(f"{up}{a.dir}/{path}", label) for path, label in files])
 
     meta = [("Source", source_link(show["url"])),
@@ -602,9 +622,13 @@ def article_page(a: ArticleItem, videos: list[VideoItem], media: bool) -> str:
             ("Author", esc(show["author"])) if show["author"] else None,
             ("Fetched", esc(when(a.row["fetched_at"])))]
     meta_html = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in filter(None, meta))
-    legend = ('<ul class="legend"><li><span class="badge">01:23</span> spoken: click to play from there</li>'
-              '<li><span class="badge ns">not spoken</span> not found in the video</li>'
-              '<li><span class="badge extra">01:23</span> said, not written</li></ul>') if videos else ""
+    legend = ""
+    if videos:
+        weak = any(s["start"] is not None and s["score"] is not None and s["score"] < 0.8 for s in show["sentences"])
+        legend = ('<ul class="legend"><li><span class="badge">01:23</span> spoken: click to play from there</li>'
+                  '<li><span class="badge ns">not spoken</span> not found in the video</li>'
+                  + ('<li><span class="s spoken weak">dotted</span> partly heard: listen</li>' if weak else '')
+                  + '<li><span class="badge extra">01:23</span> said, not written</li></ul>')
 
     side_videos = "".join(player(v, up, media, hidden=i > 0) for i, v in enumerate(videos)) or \
         '<div class="nomedia"><p>No video was archived for this article.</p></div>'
@@ -643,8 +667,7 @@ def video_page(v: VideoItem, articles: list[ArticleItem], media: bool) -> str:
             ("Page", source_link(v.row["webpage_url"])) if v.row["webpage_url"] and v.row["webpage_url"] != v.row["url"] else None,
             ("Duration", clock(v.row["duration"])),
             ("Fetched", esc(when(v.row["fetched_at"]))),
-            ("Speech", esc(f'{show["language"] or "?"}, {show["engine"] or "?"} {show["model"] or ""}')),
-            ("Media sha256", f'<code class="hash">{esc(v.row["sha256"])}</code>')]
+            ("Speech", esc(f'{show["language"] or "?"}, {show["engine"] or "?"} {show["model"] or ""}'))]
     meta_html = "".join(f"<div><dt>{k}</dt><dd>{val}</dd></div>" for k, val in filter(None, meta))
     files = []
     if media and v.media:
@@ -653,23 +676,26 @@ def video_page(v: VideoItem, articles: list[ArticleItem], media: bool) -> str:
     if v.transcript:
         files.append(("transcript.json", "transcript with word times"))
     if v.info:
-        files.append(("info.json", "download metadata (yt-dlp info.json)"))
+        files.append(("info.json", "download metadata (yt-dlp)"))
     files_html = _files_list([(f"{up}{v.dir}/{path}", label) for path, label in files])
+    used = (f'<p class="used-in">In {"this article" if len(used_in) == 1 else "these articles"}:</p>'
+            f'<ul class="used-in">{used_html}</ul>') if used_in else ""
     body = f"""<main class="layout">
 <article class="reading">
 <header class="doc-head">
 <p class="kicker">Video</p>
 <h1>{esc(v.title)}</h1>
 <dl class="meta">{meta_html}</dl>
-{f'<p class="used-in">In {"this article" if len(used_in) == 1 else "these articles"}:</p><ul class="used-in">{used_html}</ul>' if used_in else ''}
+{used}
 </header>
 <section class="transcript main-transcript"><h2>Transcript <span class="muted now" aria-live="polite"></span></h2>
 {transcript_list(v, [])}
 </section>
-<section class="files"><h2>Files</h2>{files_html}</section>
 </article>
 <aside class="side">
-<div class="player">{player(v, up, media)}</div>
+<div class="player">{player(v, up, media, own_page=True)}</div>
+<section class="files card"><h2>Files</h2>{files_html}
+<p class="muted small">Media sha256 <code class="hash">{esc(v.row["sha256"])}</code></p></section>
 </aside>
 </main>"""
     return page(v.title, body, 2, lang=show["language"], data=cue_data([v]), body_class="video-page")
@@ -681,7 +707,7 @@ def _files_list(files: list[tuple[str, str]]) -> str:
     return f'<ul class="filelist">{items}</ul>'
 
 
-def index_page(articles: list[ArticleItem], videos: list[VideoItem], index: dict[str, Any]) -> str:
+def index_page(articles: list[ArticleItem], videos: list[VideoItem], index: dict[str, Any], created: str) -> str:
     article_cards = []
     for a in articles:
         vids = {v["id"]: v for v in a.show["videos"]}
@@ -706,7 +732,7 @@ def index_page(articles: list[ArticleItem], videos: list[VideoItem], index: dict
     body = f"""<main class="home">
 <section class="hero">
 <h1>Review bundle</h1>
-<p class="muted">{len(articles)} article{"s" * (len(articles) != 1)} and {len(videos)} video{"s" * (len(videos) != 1)}, exported {esc(when(dt.datetime.now(dt.timezone.utc).isoformat()))}. Check it with <code>archiver verify</code>.</p>
+<p class="muted">{len(articles)} article{"s" * (len(articles) != 1)} and {len(videos)} video{"s" * (len(videos) != 1)}, exported {esc(when(created))}. Check it with <code>archiver verify</code>.</p>
 <form class="bigsearch" action="index.html" method="get" role="search">
 <input id="q" type="search" name="q" autocomplete="off" placeholder="Search what was written and said, e.g. a name" aria-label="Search">
 </form>

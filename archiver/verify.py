@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 from .errors import ArchiverError
 
@@ -71,9 +72,10 @@ def hash_tree(root: Path) -> list[dict[str, Any]]:
 class _Bundle:
     """The files of a bundle, whether it is a directory or a zip (with or without a top folder)."""
 
-    def __init__(self, names: list[str], opener: Callable[[str], BinaryIO]):
+    def __init__(self, names: list[str], opener: Callable[[str], BinaryIO], problems: list[str] | None = None):
         self.names = names
         self.open = opener
+        self.problems = problems or []  # what is wrong with the container itself
 
 
 def _directory(root: Path) -> _Bundle:
@@ -82,14 +84,14 @@ def _directory(root: Path) -> _Bundle:
 
 
 def _zip(archive: zipfile.ZipFile) -> _Bundle:
+    """DIR.zip holds DIR/manifest.json and the rest under DIR/; a zip of the files alone works too."""
     members = [i.filename for i in archive.infolist() if not i.is_dir()]
-    prefix = ""
-    if MANIFEST not in members:  # DIR.zip holds DIR/...: look for DIR/manifest.json
-        tops = {m.split("/", 1)[0] for m in members}
-        if len(tops) == 1 and f"{next(iter(tops))}/{MANIFEST}" in members:
-            prefix = next(iter(tops)) + "/"
-    names = [m[len(prefix):] for m in members if m.startswith(prefix)]
-    return _Bundle(names, lambda name: archive.open(prefix + name))
+    manifests = [m for m in members if m == MANIFEST or (m.count("/") == 1 and m.endswith("/" + MANIFEST))]
+    prefix = "" if MANIFEST in manifests or len(manifests) != 1 else manifests[0][: -len(MANIFEST)]
+    problems = [f"duplicate: {m} (twice in the zip)" for m in sorted({m for m in members if members.count(m) > 1})]
+    problems += [f"unexpected: {m} (outside the bundle folder {prefix})" for m in members if not m.startswith(prefix)]
+    names = [m[len(prefix):] for m in dict.fromkeys(members) if m.startswith(prefix)]
+    return _Bundle(names, lambda name: archive.open(prefix + name), problems)
 
 
 @contextmanager
@@ -127,7 +129,7 @@ def _verify(bundle: _Bundle, path: Path) -> VerifyReport:
     except (ValueError, KeyError, TypeError):
         raise ArchiverError(f"{path}: {MANIFEST} is not a valid bundle manifest") from None
     report = VerifyReport(hashlib.sha256(raw).hexdigest(), articles=len(manifest.get("articles", [])),
-                          videos=len(manifest.get("videos", [])))
+                          videos=len(manifest.get("videos", [])), problems=list(bundle.problems))
     present = set(bundle.names)
     listed: set[str] = set()
     for entry in entries:

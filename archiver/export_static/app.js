@@ -230,16 +230,20 @@
     function marked(text, words) {
       const frag = document.createDocumentFragment();
       const re = /[\p{L}\p{N}]+/gu;
-      let last = 0, m;
+      let last = 0, mark = null, m;
       while ((m = re.exec(text))) {
         const word = tokens(m[0]).join("");
-        if (words.some((w) => word.startsWith(w))) {
-          frag.append(text.slice(last, m.index));
-          const mark = document.createElement("mark");
+        if (!words.some((w) => word.startsWith(w))) continue;
+        const gap = text.slice(last, m.index);
+        if (mark && /^[-'\u2019.]$/.test(gap)) {
+          mark.textContent += gap + m[0];  // "al-Tanf" is one mark, not two
+        } else {
+          frag.append(gap);
+          mark = document.createElement("mark");
           mark.textContent = m[0];
           frag.append(mark);
-          last = m.index + m[0].length;
         }
+        last = m.index + m[0].length;
       }
       frag.append(text.slice(last));
       return frag;

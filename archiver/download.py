@@ -88,7 +88,50 @@ def _one_line(e: Exception, url: str) -> str:
     msg = msg.split("; please report this issue")[0]
     if "Unsupported URL" in msg:
         return f"{url}: not a video yt-dlp can download (unsupported URL)"
+    if "Did not get any data blocks" in msg:
+        return f"{url}: the server sent an empty file (0 bytes)"
+    if "more expected" in msg:  # "Got error: 30453 bytes read, 30454 more expected. Giving up after 5 retries"
+        return f"{url}: download failed: the server kept cutting the connection midway; `archiver retry` resumes it"
     return f"{url}: download failed: {msg[:300]}"
+
+
+def _cause(e: BaseException) -> BaseException:
+    """The network error under yt-dlp's DownloadError / ExtractorError wrappers."""
+    from yt_dlp.utils import DownloadError, ExtractorError
+
+    for _ in range(4):
+        if isinstance(e, DownloadError) and e.exc_info and e.exc_info[1] is not None:
+            e = e.exc_info[1]
+        elif isinstance(e, ExtractorError) and isinstance(e.cause, BaseException):
+            e = e.cause
+        else:
+            break
+    return e
+
+
+def _transient(e: BaseException) -> bool:
+    """Worth another try after a pause: a connection error, a timeout, HTTP 429 or 5xx."""
+    from yt_dlp.networking.exceptions import HTTPError, TransportError
+
+    cause = _cause(e)
+    if isinstance(cause, HTTPError):
+        return cause.status == 429 or cause.status >= 500
+    return isinstance(cause, (TransportError, TimeoutError, ConnectionError))
+
+
+def _rate_limited(e: BaseException) -> bool:
+    """HTTP 429: yt-dlp's downloader retries 5xx and dropped connections itself, but not this."""
+    from yt_dlp.networking.exceptions import HTTPError
+
+    cause = _cause(e)
+    return isinstance(cause, HTTPError) and cause.status == 429
+
+
+def _with_retries(should_retry: Callable[[BaseException], bool], attempts: int, call: Callable[[], Any]) -> Any:
+    from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+    return retry(retry=retry_if_exception(should_retry), stop=stop_after_attempt(max(1, attempts)),
+                 wait=wait_exponential(multiplier=0.5, max=10), reraise=True)(call)()
 
 
 def video_id_for(info: dict[str, Any], url: str) -> str:
@@ -108,9 +151,12 @@ def probe_url(url: str, retries: int = 3, timeout: float = 30) -> tuple[str, dic
     from yt_dlp import YoutubeDL
     from yt_dlp.utils import DownloadError, ExtractorError
 
-    try:
+    def extract() -> dict[str, Any] | None:
         with YoutubeDL(_options(retries, timeout, 4096)) as ydl:
-            info = ydl.extract_info(url, download=False)
+            return ydl.extract_info(url, download=False)
+
+    try:  # yt-dlp retries the download itself, not this first request (tenacity does)
+        info = _with_retries(_transient, retries, extract)
     except (DownloadError, ExtractorError) as e:
         raise ArchiverError(_one_line(e, url)) from e
     if info is None or info.get("_type") == "playlist":
@@ -133,26 +179,43 @@ def download_url(url: str, media_root: Path, video_id: str, info: dict[str, Any]
             on_progress(status.get("downloaded_bytes") or 0, status.get("total_bytes") or status.get("total_bytes_estimate"))
 
     options = _options(retries, timeout, max_filesize_mb, outtmpl=str(work / "media.%(ext)s"), progress_hooks=[hook])
-    try:
+    logger = options["logger"]
+
+    def fetch() -> dict[str, Any] | None:  # resumes the .part file of an earlier attempt or run
         with YoutubeDL(options) as ydl:
-            result = ydl.process_ie_result(dict(info), download=True)
-            logger = options["logger"]
+            return ydl.process_ie_result(dict(info), download=True)
+
+    try:
+        result = _with_retries(_rate_limited, retries, fetch)
     except (DownloadError, ExtractorError, OSError) as e:
+        _unless_resumable(work)
         raise ArchiverError(_one_line(e, url)) from e
     files = [p for p in work.iterdir() if p.name.startswith("media.") and not p.name.endswith((".part", ".ytdl"))
              and p.is_file()]
     if not files:
+        _unless_resumable(work)
         reason = logger.errors[-1] if logger.errors else "no file was written (too large, or not a video)"
         raise ArchiverError(_one_line(Exception(reason), url))
     media = max(files, key=lambda p: p.stat().st_size)
-    duration, has_audio = probe(media)
-    if not has_audio:
-        raise ArchiverError(f"{url}: the media has no audio track; nothing to transcribe")
+    if media.stat().st_size == 0:
+        shutil.rmtree(work, ignore_errors=True)
+        raise ArchiverError(f"{url}: the server sent an empty file (0 bytes)")
+    try:
+        duration, _ = probe(media, label=url)  # a video without sound is kept: an empty transcript
+    except ArchiverError:
+        shutil.rmtree(work, ignore_errors=True)  # complete but not media: nothing to resume
+        raise
     info_json = {k: v for k, v in (result or info).items() if not k.startswith("_") and k not in ("requested_formats",)}
     atomic_write_json(work / "info.json", json.loads(json.dumps(info_json, default=str)))
     return Fetched(video_id, url, str(info.get("title") or media.name), work, media.name,
                    str(info.get("extractor_key") or "Generic"), info.get("webpage_url"),
                    float(info.get("duration") or duration))
+
+
+def _unless_resumable(work: Path) -> None:
+    """After a failed download, keep the temp directory only when a partial file is there to resume."""
+    if not any(p.name.endswith(".part") and p.stat().st_size > 0 for p in work.iterdir()):
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def copy_local(path: Path, media_root: Path) -> tuple[Fetched, str]:
@@ -161,9 +224,7 @@ def copy_local(path: Path, media_root: Path) -> tuple[Fetched, str]:
         raise ArchiverError(f"{path}: no such file; check the path")
     if path.stat().st_size == 0:
         raise ArchiverError(f"{path}: the file is empty (0 bytes)")
-    duration, has_audio = probe(path)
-    if not has_audio:
-        raise ArchiverError(f"{path}: the media has no audio track; nothing to transcribe")
+    duration, _ = probe(path, label=str(path))
     sha256 = sha256_file(path)
     video_id = local_video_id(path, sha256)
     work = media_root / f"{TEMP_PREFIX}{video_id}"

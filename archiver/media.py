@@ -38,8 +38,9 @@ def ffmpeg_exe() -> str:
         raise ArchiverError("no ffmpeg found: install ffmpeg or the Python package imageio-ffmpeg") from e
 
 
-def probe(path: Path) -> tuple[float, bool]:
-    """(duration in seconds, has an audio stream), read with PyAV."""
+def probe(path: Path, label: str | None = None) -> tuple[float, bool]:
+    """(duration in seconds, has an audio stream), read with PyAV; errors name `label` (the
+    URL or path the user gave) rather than the file we keep."""
     import av
 
     try:
@@ -49,8 +50,12 @@ def probe(path: Path) -> tuple[float, bool]:
                 duration = container.duration / 1_000_000
             else:
                 duration = max((float(s.duration * s.time_base) for s in container.streams if s.duration), default=0.0)
+            if not any(s.type in ("audio", "video") for s in container.streams):
+                raise ValueError("no audio or video stream")  # e.g. an MP4 header over noise
     except (av.error.FFmpegError, OSError, ValueError) as e:
-        raise ArchiverError(f"{path.name} is not a readable media file ({_first_line(e)})") from e
+        reason = getattr(e, "strerror", None) or _first_line(e)  # without the path of our copy
+        raise ArchiverError(f"{label or path.name}: not a readable media file ({reason}); "
+                            "is it a video or audio file?") from e
     return duration, has_audio
 
 

@@ -6,6 +6,7 @@ error on the item it concerns, so one bad link never costs the others.
 """
 from __future__ import annotations
 
+import fcntl
 import shutil
 import threading
 from collections import defaultdict
@@ -17,12 +18,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import config as config_mod
-from .article import ARTICLE_SUFFIXES, now, read_article
+from .article import ARTICLE_SUFFIXES, article_id_for, now, read_article
 from .errors import ArchiverError
-from .media import is_media_path, load_audio
+from .media import is_media_path, load_audio, probe
 from .models import Alignment, Article, Transcript
 from .store.catalog import Catalog
-from .store.files import Layout, atomic_write_bytes, atomic_write_json, read_json, sha256_file
+from .store.files import Layout, atomic_write_bytes, atomic_write_json, read_json, sha256_file, short_hash, slugify
 from .transcribe import TranscribeOptions
 
 Progress = Callable[[str], None]
@@ -43,6 +44,7 @@ class Archive:
     _locks: defaultdict = field(default_factory=lambda: defaultdict(threading.Lock), repr=False)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _hosts: dict = field(default_factory=dict, repr=False)
+    _writers: int = field(default=0, repr=False)
 
     @classmethod
     def open(cls, root: str | Path | None = None, config: dict[str, Any] | None = None,
@@ -58,7 +60,12 @@ class Archive:
 
     # reading back what stages wrote
     def article(self, article_id: str) -> Article:
-        return Article.from_dict(read_json(self.layout.article_json(article_id)))
+        path = self.layout.article_json(article_id)
+        if not path.exists():  # a source that failed before it was read: the catalog has why
+            row = self.catalog.article(article_id) or {}
+            raise ArchiverError(f"{article_id}: not archived ({row.get('error') or 'interrupted'}); "
+                                "`archiver retry` tries it again")
+        return Article.from_dict(read_json(path))
 
     def transcript(self, video_id: str) -> Transcript | None:
         row = self.catalog.video(video_id)
@@ -91,6 +98,32 @@ class Archive:
             slot = self._hosts.setdefault(host, threading.BoundedSemaphore(PER_HOST))
         with slot:
             yield
+
+    @contextmanager
+    def writing(self, progress: Progress = _quiet):
+        """One writing command at a time per archive, across processes: a second `add` waits
+        for the first (so it never removes the temp files the first is writing). An flock: the
+        OS releases it when a process dies, so a killed run blocks nobody."""
+        if self._writers:  # already held by this process (retry -> add)
+            self._writers += 1
+            try:
+                yield
+            finally:
+                self._writers -= 1
+            return
+        self.layout.root.mkdir(parents=True, exist_ok=True)
+        with open(self.layout.writer_lock, "a+b") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                progress("waiting for another archiver command writing to this archive")
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            self._writers = 1
+            try:
+                yield
+            finally:
+                self._writers = 0
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def clean_temp_files(self) -> None:
         """Remove what killed runs left: temp files of atomic writes (downloads stay: they resume)."""
@@ -177,6 +210,12 @@ def ensure_video(archive: Archive, url: str, report: VideoReport, progress: Prog
         fetched = download.download_url(url, media_root, video_id, info, retries=cfg["retries"],
                                         timeout=cfg["timeout"], max_filesize_mb=cfg["max_filesize_mb"])
         sha256 = sha256_file(fetched.directory / fetched.media_file)
+    with archive.lock_for(f"sha256:{sha256}"):  # the same bytes from two URLs at once: one video
+        return _commit_media(archive, url, fetched, sha256, report)
+
+
+def _commit_media(archive: Archive, url: str, fetched, sha256: str, report: VideoReport) -> str:
+    catalog, layout = archive.catalog, archive.layout
     same = catalog.video_by_sha256(sha256)
     if same and same["id"] != fetched.video_id and _media_complete(archive, same["id"]):
         shutil.rmtree(fetched.directory, ignore_errors=True)  # the same file under another URL
@@ -215,8 +254,13 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
             _record_transcript(archive, cached)
             return cached
     progress(f"transcribing {video_id}")
-    audio = load_audio(archive.layout.media_dir(video_id) / row["media_file"])
-    transcript = transcribe(audio, video_id, row["sha256"], options)
+    media = archive.layout.media_dir(video_id) / row["media_file"]
+    duration, has_audio = probe(media)
+    if has_audio:
+        transcript = transcribe(load_audio(media), video_id, row["sha256"], options)
+    else:  # a video without sound is archived all the same: nothing was said in it
+        transcript = Transcript(video_id, options.engine, options.model, "", 0.0, round(duration, 3), [],
+                                options=options.decoding(), cache_key=key)
     atomic_write_json(path, transcript.to_dict())
     _record_transcript(archive, transcript)
     report.transcribed = True
@@ -243,6 +287,13 @@ def index_video(archive: Archive, transcript: Transcript) -> None:
                                  indexed_docs=counts[transcript.video_id])
 
 
+def failed_video_id(url: str) -> str:
+    """The catalog id of a video that failed before it had one (not found, not a video, unreadable),
+    so that `archiver status` lists it with its reason; removed once the URL succeeds."""
+    stem = Path(url.split("?", 1)[0].rstrip("/")).stem
+    return f"failed-{slugify(stem, 40)}-{short_hash(url)}"
+
+
 def fetch_video(archive: Archive, url: str, progress: Progress = _quiet) -> VideoReport:
     """The network half of a video: download (or find) its media."""
     report = VideoReport(None, url)
@@ -251,6 +302,10 @@ def fetch_video(archive: Archive, url: str, progress: Progress = _quiet) -> Vide
             report.id = ensure_video(archive, url, report, progress)
     except ArchiverError as e:
         report.status, report.error = "failed", str(e)
+        archive.catalog.upsert_video(failed_video_id(url), url=url, stage="download", status="failed",
+                                     error=str(e))
+        return report
+    archive.catalog.delete_video(failed_video_id(url))
     return report
 
 
@@ -290,14 +345,20 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
         article, original, file_name = read_article(source, has_specific_extractor, cfg["timeout"], cfg["retries"])
     except ArchiverError as e:
         report.status, report.error = "failed", str(e)
+        known = catalog.article(article_id_for(source))
+        if not known or known["status"] != "ok":  # an archived copy stays good when its page is gone
+            catalog.upsert_article(article_id_for(source), source=source, stage="fetch", status="failed",
+                                   error=str(e))
         return Fetched(report)
     article.links.extend(_manual_links(article, extra_videos))
     report.id, report.title = article.id, article.title
     atomic_write_bytes(layout.article_dir(article.id) / file_name, original)
     atomic_write_json(layout.article_json(article.id), article.to_dict())
+    known = catalog.article(article.id)
+    progress_fields = {} if known and known["status"] == "ok" else \
+        {"stage": "videos", "status": "running", "error": None, "note": None}  # an archived one stays ok
     catalog.upsert_article(article.id, source=source, title=article.title, date=article.date,
-                           language=article.language, fetched_at=article.fetched_at, stage="videos",
-                           status="running", error=None, note=None)
+                           language=article.language, fetched_at=article.fetched_at, **progress_fields)
     for position, link in enumerate(article.links):
         video_report = fetch_video(archive, link.url, progress)
         report.videos.append(video_report)
@@ -321,10 +382,10 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
     progress(f"aligning {article.id}")
     align_and_index(archive, article, transcripts)
     failed = [v for v in report.videos if v.status != "ok"]
-    if failed:
+    if failed:  # one line that names the article and what went wrong with its video
         report.status = "failed"
-        report.error = failed[0].error if len(failed) == 1 else \
-            f"{len(failed)} of {len(report.videos)} videos failed; first: {failed[0].error}"
+        report.error = f"{report.url}: video {failed[0].error}" if len(failed) == 1 else \
+            f"{report.url}: {len(failed)} of {len(report.videos)} videos failed; first: {failed[0].error}"
     elif not article.links:
         report.note = "no video found in the article; archived the text only (attach one with --video)"
     archive.catalog.upsert_article(article.id, stage="done", status="failed" if failed else "ok",
@@ -373,6 +434,12 @@ def add(archive: Archive, sources: list[str], videos: list[str] | None = None, p
     busy: the stages form a pipeline, so the first transcription starts after the first
     download, not after all of them.
     """
+    with archive.writing(progress):
+        return _add(archive, sources, videos, progress, options, on_item, jobs)
+
+
+def _add(archive: Archive, sources: list[str], videos: list[str] | None, progress: Progress,
+         options: TranscribeOptions | None, on_item: Callable[[], None] | None, jobs: int) -> AddReport:
     archive.clean_temp_files()
     keys: dict[str, str] = {}
     for source in (s.strip() for s in sources):
@@ -380,19 +447,32 @@ def add(archive: Archive, sources: list[str], videos: list[str] | None = None, p
         if source and key not in keys.values():  # the same source twice in one call is archived once
             keys[source] = key
 
+    def unexpected(source: str, e: Exception, fetched: Fetched | None = None) -> Fetched:
+        """A bug or an OS error in one item is that item's failure, not the batch's."""
+        report = fetched.report if fetched else (
+            VideoReport(None, source) if is_video_source(source) else ArticleReport(None, source))
+        report.status, report.error = "failed", f"{source}: unexpected {type(e).__name__}: {e}"
+        return Fetched(report)
+
     def fetch(source: str) -> Fetched:
-        with archive.host_slot(source):
-            if is_video_source(source):
-                return Fetched(fetch_video(archive, keys[source], progress))
-            return fetch_article(archive, source, videos or [], progress)
+        try:
+            with archive.host_slot(source):
+                if is_video_source(source):
+                    return Fetched(fetch_video(archive, keys[source], progress))
+                return fetch_article(archive, source, videos or [], progress)
+        except Exception as e:  # noqa: BLE001 (reported per item, with its type)
+            return unexpected(source, e)
 
     def finish(source: str, fetched: Fetched) -> ArticleReport | VideoReport:
-        if isinstance(fetched.report, VideoReport):
-            finish_video(archive, fetched.report, progress, options)
-            fetched.report.url = source
-            archive.catalog.set_source(source, fetched.report.id)
-            return fetched.report
-        return finish_article(archive, fetched, progress, options)
+        try:
+            if isinstance(fetched.report, VideoReport):
+                finish_video(archive, fetched.report, progress, options)
+                fetched.report.url = source
+                archive.catalog.set_source(source, fetched.report.id)
+                return fetched.report
+            return finish_article(archive, fetched, progress, options)
+        except Exception as e:  # noqa: BLE001
+            return unexpected(source, e, fetched).report
 
     results: dict[str, ArticleReport | VideoReport] = {}
     if jobs <= 1:
@@ -432,6 +512,11 @@ def retry(archive: Archive, progress: Progress = _quiet, jobs: int = 1) -> AddRe
 
 def reindex(archive: Archive) -> int:
     """Rebuild the whole index from the JSON files."""
+    with archive.writing():
+        return _reindex(archive)
+
+
+def _reindex(archive: Archive) -> int:
     from index.writer import article_documents, rebuild, transcript_documents
 
     counts: dict[str, int] = {}

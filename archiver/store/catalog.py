@@ -168,6 +168,9 @@ class Catalog:
                 sets = ", ".join(f"{k} = ?" for k in fields)
                 self._exec(f"UPDATE videos SET {sets} WHERE id = ?", [*fields.values(), video_id])
 
+    def delete_video(self, video_id: str) -> None:
+        self._exec("DELETE FROM videos WHERE id = ?", (video_id,))
+
     # links
     def set_link(self, article_id: str, url: str, position: int, video_id: str | None,
                  status: str, error: str | None = None) -> None:

@@ -76,6 +76,11 @@ class Layout:
         return self.root / "catalog.sqlite"
 
     @property
+    def writer_lock(self) -> Path:
+        """Held (flock) by the one command writing to the archive; see Archive.writing."""
+        return self.root / "writer.lock"
+
+    @property
     def index_dir(self) -> Path:
         return self.root / "index"
 

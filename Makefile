@@ -10,7 +10,11 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	# torch first, pinned: it takes the CPU wheel on disk instead of a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test,openai-deps,multilingual]'
+	# openai-whisper without triton, which its CPU path never uses
+	$(BIN)/pip install --quiet --no-deps 'openai-whisper>=20240930'
 	touch $(STAMP)
 
 venv: $(STAMP)

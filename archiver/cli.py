@@ -158,18 +158,31 @@ def add_report_json(report) -> dict[str, Any]:
     }
 
 
+BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """Web text made safe for one terminal line: control characters (a NUL, a newline) and
+    bidi controls (a right-to-left override) shown as escapes, and cut to `limit` characters."""
+    import unicodedata
+
+    text = "".join(f"\\u{ord(c):04x}" if c in BIDI_CONTROLS or unicodedata.category(c) == "Cc" else c
+                   for c in text)
+    return text if limit is None or len(text) <= limit else text[:limit - 1] + "…"
+
+
 def print_add_report(report) -> None:
     for a in report.articles:
         mark = "ok" if a.status == "ok" else "FAILED"
-        click.echo(f"{mark:6} article {a.id or a.url}" + (f"  {a.title}" if a.title else ""))
+        click.echo(f"{mark:6} article {one_line(a.id or a.url)}" + (f"  {one_line(a.title, 100)}" if a.title else ""))
         for v in a.videos:
-            click.echo(f"{'ok' if v.status == 'ok' else 'FAILED':6}   video {v.id or v.url}")
+            click.echo(f"{'ok' if v.status == 'ok' else 'FAILED':6}   video {one_line(v.id or v.url)}")
         if a.note:
             click.echo(f"       note: {a.note}")
     for v in report.videos:
-        click.echo(f"{'ok' if v.status == 'ok' else 'FAILED':6} video {v.id or v.url}")
+        click.echo(f"{'ok' if v.status == 'ok' else 'FAILED':6} video {one_line(v.id or v.url)}")
     for error in report.errors:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {one_line(error)}", err=True)
 
 
 # ---------------------------------------------------------------- search
@@ -177,18 +190,40 @@ def print_add_report(report) -> None:
 SEARCH_HELP = """Search what was said and written; every hit carries the moment it is spoken.
 
 \b
-Query language:
-  word1 word2          both words (in any order)
-  "exact phrase"       the words in this order (also across two Whisper segments)
-  a OR b               either
-  NOT word, -word      without it
-  prefix*              words that start with prefix
-  article:ID video:ID  only this article (its text and its videos) or this video
-  source:article|transcript
-  lang:xx              only text in this language
-  after:YYYY-MM-DD before:YYYY-MM-DD   by article date
-A query that finds nothing falls back to sound-alike matching (misheard names), and
-then suggests the closest words in the archive.
+Query language (case does not matter, accents neither):
+  word1 word2          passages with both words, in any order
+  "exact phrase"       the words in this order, also where Whisper cut them
+                       into two segments
+  al-Tanf              a hyphenated word is a phrase ("al tanf")
+  a OR b               either word; group with parentheses: (a OR b) c
+  NOT word, -word      without that word
+  prefix*              any word that starts with prefix
+  word~  word~2        any word within 1 (or 2) letters of word
+\b
+Filters (combine with words, or alone):
+  article:ID           this article's sentences and the transcripts of its videos
+  video:ID             this video's transcript (and article sentences spoken in it)
+  source:article       article sentences only; source:transcript: speech only
+  lang:xx              text in this language (en, es, de, ...)
+  after:DATE before:DATE   by the article's date: YYYY, YYYY-MM or YYYY-MM-DD
+                       (after:2020 means from 2021; before:2020-03 means until February)
+\b
+Misheard names: a query that finds nothing is tried again by sound (Double
+Metaphone), so "Idlib" finds the "Eidlin" a speech engine wrote; --sounds-like
+asks for that directly. A query that still finds nothing prints the closest
+words in the archive ("did you mean").
+\b
+Each hit shows the moment of its first matched word (of a phrase, its first word),
+a snippet with a few words either side, and an address that opens the video there:
+the host's page with &t= where the host supports it, else the archived file
+(file://...#t=). Output is a table on a terminal, one tab-separated line per hit
+otherwise (time, title, snippet, address); --json gives the hits as JSON.
+\b
+Examples:
+  archiver search "safe haven"
+  archiver search 'Pompeo -Russia source:transcript' --limit 3
+  archiver search Idlib --sounds-like --context 10
+  archiver search 'turk* after:2020-01-01' --json
 """
 
 
@@ -196,26 +231,29 @@ then suggests the closest words in the archive.
 @click.argument("query")
 @click.option("--limit", "-n", type=click.IntRange(1, 1000), help="How many hits (default from config: 10).")
 @click.option("--sounds-like", is_flag=True, help="Match words that sound alike (misheard names).")
-@click.option("--context", type=float, default=0.0, help="Print the transcript this many seconds around each hit.")
-@click.option("--play", is_flag=True, help="Play the first hit in mpv or vlc (or print the command).")
+@click.option("--context", type=click.FloatRange(0, 3600), default=0.0, metavar="SECONDS",
+              help="Also print the transcript this many seconds either side of each hit.")
+@click.option("--play", is_flag=True, help="Play the first hit from its moment in mpv or vlc (or print the command).")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON on stdout.")
 @click.pass_context
 @handle_errors
 def search(ctx, query, limit, sounds_like, context, play, as_json):
-    from .search import search as run_search
+    from . import config as config_mod
+    from .search import open_readonly, search as run_search
 
-    archive = open_archive(ctx, readonly=True)
-    result = run_search(archive, query, limit or archive.config["search"]["limit"], sounds_like=sounds_like)
+    config = config_mod.load(ctx.obj.get("config"))
+    archive = open_readonly(ctx.obj.get("archive"), config)
+    result = run_search(archive, query, limit or config["search"]["limit"], sounds_like=sounds_like)
     if as_json:
-        emit_json({k: v for k, v in result.items()})
-        return
-    print_hits(archive, result, context)
+        emit_json(result)
+    else:
+        print_hits(archive, result, context)
     if play and result["hits"]:
         play_hit(archive, result["hits"][0])
 
 
 def print_hits(archive, result: dict[str, Any], context: float) -> None:
-    from .search import plain
+    from .search import marked
 
     hits = result["hits"]
     if not hits:
@@ -224,57 +262,78 @@ def print_hits(archive, result: dict[str, Any], context: float) -> None:
             message += "; did you mean: " + ", ".join(result["suggestions"]) + "?"
         click.echo(message, err=True)
         return
+    total = f"{result['total']}" if result.get("total_exact", True) else f"about {result['total']}"
+    note = f"{len(hits)} of {total} passages"
     if result["sounds_like"]:
-        click.echo("(no exact match; showing words that sound alike)", err=True)
-    if not sys.stdout.isatty():  # one line per hit, for grep and friends
+        note += " (no exact match; words that sound alike)"
+    if not sys.stdout.isatty():  # one line per hit, for grep, cut and friends
+        click.echo(note, err=True)
         for h in hits:
-            click.echo("\t".join([fmt_time(h["start"]), h["video_title"] or h["article_title"] or "",
-                                  " ".join(plain(h["snippet"]).split()), h["url"]]))
+            click.echo("\t".join([fmt_time(h["start"]), _hit_title(h), " ".join(h["snippet"].split()), h["url"]]))
             _print_context(archive, h, context)
         return
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(show_lines=True, expand=True)
-    table.add_column("video", ratio=2)
+    table = Table(show_lines=True, expand=True, caption=note)
     table.add_column("time", no_wrap=True)
-    table.add_column("what", ratio=5)
-    table.add_column("open", ratio=2, overflow="fold")
+    table.add_column("where", ratio=2)
+    table.add_column("what", ratio=6)
+    table.add_column("open", ratio=3, overflow="fold")
     for h in hits:
-        snippet = escape(" ".join(h["snippet"].split())).replace("\x02", "[bold yellow]").replace("\x03", "[/]")
-        where = f"{fmt_time(h['start'])}-{fmt_time(h['end'])}" if h["start"] is not None else "not spoken"
-        table.add_row(escape(h["video_title"] or h["article_title"] or ""), where,
-                      f"[dim]{h['source']}[/] {snippet}", escape(h["url"]))
+        snippet = escape(marked(h, "\x02", "\x03")).replace("\x02", "[bold yellow]").replace("\x03", "[/]")
+        where = fmt_time(h["start"]) if h["start"] is not None else "not spoken"
+        table.add_row(where, f"{escape(_hit_title(h))}\n[dim]{h['source']}[/]", " ".join(snippet.split()),
+                      escape(h["url"]))
     Console().print(table)
     for h in hits:
         _print_context(archive, h, context)
 
 
+def _hit_title(hit: dict[str, Any]) -> str:
+    """The article's title for an article sentence, the video's for speech."""
+    first, second = ("article", "video") if hit["source"] == "article" else ("video", "article")
+    return hit[f"{first}_title"] or hit[f"{second}_title"] or hit[f"{first}_id"] or hit[f"{second}_id"] or ""
+
+
 def _print_context(archive, hit: dict[str, Any], seconds: float) -> None:
+    """The transcript segments within `seconds` of the hit, the hit's own marked with >."""
     if not seconds or not hit["video_id"] or hit["start"] is None:
         return
     transcript = archive.transcript(hit["video_id"])
     if transcript is None:
         return
-    click.echo(f"--- {hit['video_title']} around {fmt_time(hit['start'])}")
+    click.echo(f"--- {hit['video_title'] or hit['video_id']} around {fmt_time(hit['start'])}")
     for s in transcript.segments:
         if s.end >= hit["start"] - seconds and s.start <= hit["start"] + seconds:
-            click.echo(f"  [{fmt_time(s.start)}] {s.text}")
+            mark = ">" if s.start <= hit["start"] < s.end + 0.01 else " "
+            click.echo(f"{mark} [{fmt_time(s.start)}] {s.text.strip()}")
+
+
+PLAYERS = (("mpv", lambda start, target: ["mpv", f"--start={start}", target]),
+           ("vlc", lambda start, target: ["vlc", f"--start-time={start}", target]))
 
 
 def play_hit(archive, hit: dict[str, Any]) -> None:
+    """Start mpv or vlc at the hit (the archived file, else its address), or say how to."""
+    import shlex
     import shutil
     import subprocess
 
     media = archive.media_path(hit["video_id"]) if hit["video_id"] else None
-    target = str(media) if media else hit["url"]
+    target = str(media) if media and media.exists() else hit["url"].split("#")[0]
+    if not target:
+        click.echo("nothing to play: this hit is an article sentence that is not spoken in a video", err=True)
+        return
     start = int(hit["start"] or 0)
-    for player, args in (("mpv", [f"--start={start}", target]), ("vlc", [f"--start-time={start}", target])):
+    for player, command in PLAYERS:
         if shutil.which(player):
-            subprocess.Popen([player, *args])  # an argument list, never a shell string
+            subprocess.Popen(command(start, target), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)  # an argument list, never a shell
+            click.echo(f"playing in {player} from {fmt_time(start)}", err=True)
             return
-    click.echo(f"no player found; run: mpv --start={start} '{target}'", err=True)
+    click.echo(f"no player found (install mpv or vlc); run: {shlex.join(PLAYERS[0][1](start, target))}", err=True)
 
 
 # ---------------------------------------------------------------- show, status, reindex
@@ -353,12 +412,13 @@ def status(ctx, as_json):
     table = Table(expand=True)
     for name in ("kind", "id", "stage", "status", "detail"):
         table.add_column(name, overflow="fold")
-    for a in articles:
-        detail = a["error"] or a["note"] or a["title"] or ""
+    for a in articles:  # web text: one line, a huge title cut
+        detail = one_line(a["error"] or a["note"] or a["title"] or "", 300)
         table.add_row("article", a["id"], a["stage"], _status_markup(a["status"]), escape(detail))
     for v in videos:
         lang = f"{v['language']} ({(v['language_probability'] or 0):.2f}) " if v["language"] else ""
-        table.add_row("video", v["id"], v["stage"], _status_markup(v["status"]), escape(v["error"] or lang + (v["title"] or "")))
+        detail = one_line(v["error"] or lang + (v["title"] or ""), 300)
+        table.add_row("video", v["id"], v["stage"], _status_markup(v["status"]), escape(detail))
     Console().print(table)
 
 
@@ -435,7 +495,8 @@ def export(ctx, ids, all_items, out, as_zip, no_media):
     for note in result.skipped:
         click.echo(f"skipped {note}", err=True)
     click.echo(f"exported {result.articles} article{'s' * (result.articles != 1)} and {result.videos} "
-               f"video{'s' * (result.videos != 1)} ({result.files} files, {_size(result.bytes)}) to {result.path}")
+               f"video{'s' * (result.videos != 1)} ({result.files} files and manifest.json, {_size(result.bytes)}) "
+               f"to {result.path}")
 
 
 @main.command()

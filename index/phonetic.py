@@ -1,27 +1,247 @@
-"""Sound-alike keys, so that "Idlib" finds the "Iedland" that a speech engine wrote.
+"""Sound-alike matching, so that "Idlib" finds the "Iedland" or "idler" a speech engine wrote.
 
-Metaphone (jellyfish, a well-kept C implementation) gives a consonant skeleton per word;
-we index the first four letters of the key, which tolerates a wrong ending.
+Two steps, because a phonetic key alone is either too strict or too loose:
+
+1. Candidates: every distinct word of the index has a *coarse* key, Double Metaphone's
+   primary code with sounds that a recognizer confuses merged into one letter
+   (M/N, B/F/P/V, T/D/TH, K/G/Q, S/Z/SH). "Tanf" and "Tamp" both become TNP, "Sham" and
+   "Shan" both SN. A query's keys are matched within one edit (two for long keys), which
+   gives words, and the passages holding those words are the candidates. The keys live
+   in a small table beside the index (`Lexicon`, one row per distinct word), not in a
+   field of every passage: that would add a posting per word of every passage, a fifth
+   of the indexing time, for what a lookup per distinct word answers as well.
+2. Verification (in Python, on the candidate passages only): every run of one to a few
+   consecutive words is compared with the query, as Double Metaphone codes and as plain
+   letters (normalized Levenshtein similarity, the better of the two), so that "Jisir
+   Alshir" matches "Jisr al-Shughur" although the words are cut differently. The best run
+   gives the score and the time (its first word).
+
+Double Metaphone (the C++ implementation wrapped by the `doublemetaphone` package) treats
+a leading vowel as one sound ("Idlib" ATLP, "Eidlin" ATLN), where plain Metaphone keeps the
+letter; that alone decides several of the seed names.
 """
 from __future__ import annotations
 
 import functools
+import os
 import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
 
-import jellyfish
-from unidecode import unidecode
+from rapidfuzz.distance import Levenshtein
 
-KEY_LENGTH = 3
+# Sounds a recognizer swaps, merged into one letter of the coarse key.
+_COARSE = str.maketrans({"M": "N", "B": "P", "F": "P", "V": "P", "D": "T", "0": "T",
+                         "G": "K", "Q": "K", "Z": "S", "X": "S", "C": "K", "W": "", "H": ""})
+# Words never worth a key: nothing sounds like a name by sounding like "the".
+STOP_WORDS = frozenset("""
+a an the and or but of to in on at by for with from as is are was were be been being it its this that these those
+he she they we you i his her their our your my me him them us not no so if then than there here which who whom
+what when where how all any some can could will would shall should may might must do does did has have had
+de la le les el los las y en un una des du et der die das und zu den dem ein eine im ist mit von
+""".split())
+MIN_SIMILARITY = 0.5  # below this a run of words does not sound like the query
 
 
-@functools.cache
-def key(word: str) -> str:
-    letters = re.sub(r"[^a-z]", "", unidecode(word).lower())
-    if not letters:
+@functools.lru_cache(maxsize=200_000)
+def letters(word: str) -> str:
+    if not word.isascii():
+        from unidecode import unidecode  # only for words that need it
+
+        word = unidecode(word)
+    return re.sub(r"[^a-z]", "", word.lower())
+
+
+@functools.lru_cache(maxsize=200_000)
+def code(text_letters: str) -> str:
+    """Double Metaphone primary code of some letters ("" for none)."""
+    from doublemetaphone import doublemetaphone
+
+    return doublemetaphone(text_letters)[0] if text_letters else ""
+
+
+@functools.lru_cache(maxsize=200_000)
+def coarse_key(word: str) -> str:
+    """The indexed key of one (folded) word: "" for stop words and words without letters."""
+    if word in STOP_WORDS:
         return ""
-    return (jellyfish.metaphone(letters) or letters)[:KEY_LENGTH].lower()
+    key = code(letters(word)).translate(_COARSE)
+    return re.sub(r"(.)\1+", r"\1", key)  # "RR" and "R" sound alike
 
 
-def keys(text: str) -> list[str]:
-    """One key per word part ("al-Tanf" -> keys of "al" and "tanf")."""
-    return [k for part in re.findall(r"[^\W\d_]+", text) if (k := key(part))]
+def query_keys(query_words: list[str]) -> list[tuple[str, int]]:
+    """(key, edit distance allowed) for each query word and for the words run together.
+
+    Running the words together lets "al-Shughur" find "Alshir", and "Deir Ezzor" find a
+    "Dairezer" written as one word.
+    """
+    out: dict[str, int] = {}
+    parts = [w for w in query_words if letters(w)]
+    spans = [[w] for w in parts] + ([parts] if len(parts) > 1 else [])
+    spans += [parts[i:i + 2] for i in range(len(parts) - 1)] if len(parts) > 2 else []
+    for span in spans:
+        key = re.sub(r"(.)\1+", r"\1", code("".join(letters(w) for w in span)).translate(_COARSE))
+        if key and (len(span) > 1 or span[0] not in STOP_WORDS):
+            out[key] = min(out.get(key, 9), max_distance(key))
+    return list(out.items())
+
+
+def max_distance(key: str) -> int:
+    return 0 if len(key) <= 2 else 1 if len(key) <= 5 else 2
+
+
+class Lexicon:
+    """Every distinct word of the index with its coarse key: index_dir/words.sqlite.
+
+    Sound-alike search looks up words by key here; fuzzy terms (word~) and "did you mean"
+    look up words by spelling. Whoosh's own way (terms_within, a Levenshtein automaton
+    run in Python over the term dictionary) took about 50 ms on 10k passages; a range of
+    this table's primary key and rapidfuzz take a few ms at a million.
+    """
+
+    FILE = "words.sqlite"
+
+    def __init__(self, index_dir: Path):
+        self.path = Path(index_dir) / self.FILE
+        self._keys: list[str] | None = None
+        self._stamp = None
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60)
+        db.execute("CREATE TABLE IF NOT EXISTS words (word TEXT PRIMARY KEY, key TEXT NOT NULL) WITHOUT ROWID")
+        db.execute("CREATE INDEX IF NOT EXISTS words_by_key ON words (key)")
+        return db
+
+    def _reader(self) -> sqlite3.Connection | None:
+        if not self.path.exists():
+            return None
+        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60)
+
+    def add(self, words: Iterable[str]) -> int:
+        """Remember these words (those not known yet); returns how many were new."""
+        rows = [(w, coarse_key(w)) for w in words]
+        if not rows:
+            return 0
+        db = self._connect()
+        try:
+            with db:
+                before = db.total_changes
+                db.executemany("INSERT OR IGNORE INTO words VALUES (?, ?)", rows)
+                return db.total_changes - before
+        finally:
+            db.close()
+
+    def keys(self) -> list[str]:
+        """Every distinct non-empty key (cached until the table changes)."""
+        try:
+            stamp = os.stat(self.path).st_mtime_ns
+        except FileNotFoundError:
+            return []
+        if self._keys is None or stamp != self._stamp:
+            db = self._reader()
+            try:
+                self._keys = [k for (k,) in db.execute("SELECT DISTINCT key FROM words WHERE key != ''")]
+            finally:
+                db.close()
+            self._stamp = stamp
+        return self._keys
+
+    def words_like(self, wanted: list[tuple[str, int]]) -> dict[str, int]:
+        """{word: edit distance of its key} for the words whose key is near a wanted key."""
+        from rapidfuzz import process
+
+        near: dict[str, int] = {}
+        keys = self.keys()
+        for key, maxdist in wanted:
+            if maxdist:
+                for found, distance, _ in process.extract(key, keys, scorer=Levenshtein.distance,
+                                                          score_cutoff=maxdist, limit=None):
+                    near[found] = min(near.get(found, 9), int(distance))
+            else:
+                near[key] = 0
+        db = self._reader() if near else None
+        if db is None:
+            return {}
+        try:
+            out: dict[str, int] = {}
+            marks = ",".join("?" * len(near))
+            for word, key in db.execute(f"SELECT word, key FROM words WHERE key IN ({marks})", list(near)):
+                out[word] = min(out.get(word, 9), near[key])
+            return out
+        finally:
+            db.close()
+
+    def starting_with(self, prefix: str, limit: int) -> list[str]:
+        db = self._reader()
+        if db is None:
+            return []
+        try:
+            return [w for (w,) in db.execute("SELECT word FROM words WHERE word >= ? AND word < ? ORDER BY word LIMIT ?",
+                                             (prefix, prefix + "\U0010ffff", limit))]
+        finally:
+            db.close()
+
+    def spelled_like(self, word: str, maxdist: int = 1, prefix: int = 1) -> dict[str, int]:
+        """{known word: edit distance} within maxdist of `word`, sharing its first `prefix` letters."""
+        db = self._reader()
+        if db is None or not word:
+            return {}
+        try:
+            start = word[:prefix]
+            if start:
+                rows = db.execute("SELECT word FROM words WHERE word >= ? AND word < ?", (start, start + "\U0010ffff"))
+            else:
+                rows = db.execute("SELECT word FROM words")
+            out = {}
+            low, high = len(word) - maxdist, len(word) + maxdist
+            for (known,) in rows:
+                if low <= len(known) <= high:
+                    d = Levenshtein.distance(word, known, score_cutoff=maxdist)
+                    if d <= maxdist:
+                        out[known] = d
+            return out
+        finally:
+            db.close()
+
+
+@dataclass
+class SoundMatch:
+    score: float  # 0..1
+    first_word: int  # index of the first matching word in the passage's whitespace words
+    last_word: int
+
+
+def best_match(query: str, passage_words: list[str], starts: Iterable[int] | None = None) -> SoundMatch | None:
+    """The run of passage words that sounds most like the query; `starts` limits where
+    a run may begin (near the words that made the passage a candidate)."""
+    q_letters = "".join(letters(w) for w in query.split())
+    if not q_letters:
+        return None
+    q_code = code(q_letters)
+    n_query = len(re.findall(r"[^\W\d_]+", query))
+    word_letters = [letters(w) for w in passage_words]
+    best: SoundMatch | None = None
+    positions = range(len(word_letters)) if starts is None else sorted(i for i in starts if 0 <= i < len(word_letters))
+    for i in positions:
+        if not word_letters[i]:
+            continue
+        run = ""
+        for j in range(i, min(len(word_letters), i + n_query + 2)):
+            if not word_letters[j]:
+                continue
+            run += word_letters[j]
+            if len(run) > 2 * len(q_letters) + 2:
+                break
+            score = _similarity(q_letters, q_code, run)
+            if best is None or score > best.score + 1e-9:
+                best = SoundMatch(score, i, j)
+    return best if best and best.score >= MIN_SIMILARITY else None
+
+
+def _similarity(q_letters: str, q_code: str, run: str) -> float:
+    by_sound = Levenshtein.normalized_similarity(q_code, code(run))
+    by_letters = Levenshtein.normalized_similarity(q_letters, run)
+    # The better of the two decides; the other breaks ties ("Eidlin" over "outline" for Idlib).
+    return max(by_sound, by_letters) * 0.9 + min(by_sound, by_letters) * 0.1

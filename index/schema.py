@@ -5,17 +5,22 @@ article sentence (carrying the time where it is spoken) and a transcript passage
 adjacent segments (so a phrase that Whisper cut in two still matches), carrying the start
 time of each of its words.
 
-Why the fields look the way they do (figures from benchmarks/search.py, 2 cores):
+Why the fields look the way they do (benchmarks/search.py, 1M passages, 2 cores):
 - `text` keeps no positions. A phrase is looked up as word pairs in `pairs` ("safe haven"
   is the one term "safe haven"), which is rarer than either word, instead of decoding
-  positions in Python for every passage that has all the words.
+  positions in Python for every passage that has all the words (950 ms p95 before, 28 ms
+  now). Pairs cost about half of the indexing time; phrases are worth it.
 - Terms are made by one regular expression over the folded text (`terms`), not by a chain
-  of Whoosh filters, and each field's `index()` takes them as they are: the analyzer runs
-  only on queries. This is what makes indexing several times faster.
+  of Whoosh filters, and the writer (engine.FastSegmentWriter) asks each field for its
+  terms directly: the analyzer runs only on queries.
+- Phonetic keys are not a field: a key per word of every passage made a fifth of the
+  indexing time, and the table of distinct words (phonetic.Lexicon) answers the same.
 - Times are STORED, not NUMERIC (no range query needs them; numeric fields make indexing
-  about 3x slower); word times are packed as bytes. `date` is indexed at three
-  granularities (year, month, day) so after:/before: is a handful of terms, not a range
-  over every day.
+  about 3x slower); word times are packed as bytes and start/end are plain floats.
+- `date` is indexed at three granularities (year, month, day) so that after:/before: is a
+  handful of terms, not a range over every day; every passage has exactly one `source`,
+  one `lang` ("und" when unknown) and a date ("none"), so that a filter which keeps most
+  passages can be run as NOT its complement (search._mostly).
 """
 from __future__ import annotations
 
@@ -26,10 +31,10 @@ from collections import Counter
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, STORED, FieldType, Schema
 from whoosh.formats import Existence, Frequency
-from whoosh.system import pack_uint
 
-# "al-Tanf" is two words, as a speech engine may write it; "don't" is one.
-WORD = re.compile(r"\w+(?:['’]\w+)*")
+# "al-Tanf" is two words, as a speech engine may write it; so are "Alomar's" and "don't"
+# (a query for "don't" is the phrase "don t"), so that "Alomar" finds "Alomar's".
+WORD = re.compile(r"\w+")
 _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th", "’": "'"})
 
@@ -60,23 +65,32 @@ class FoldingTokenizer(Tokenizer):
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        words = WORD.findall(fold(value)) if tokenize else [fold(value)]
-        for i, word in enumerate(words):
-            token.text = word
+        folded = fold(value)
+        matches = WORD.finditer(folded) if tokenize else [re.match(r".*", folded, re.S)]
+        for i, m in enumerate(matches):
+            token.text = m.group()
             token.boost = 1.0
             token.stopped = False
             if keeporiginal:
-                token.original = word
+                token.original = token.text
             if positions:
                 token.pos = start_pos + i
+            if chars:
+                token.startchar, token.endchar = start_char + m.start(), start_char + m.end()
             yield token
+
+
+class Counts(Frequency):
+    """Frequency without a per-posting value: the frequency is the posting's weight."""
+
+    posting_size = 0
 
 
 class _TermsField(FieldType):
     """A field whose value is a list of terms, or a text that `terms_of` turns into them.
 
     The writer calls each field with the same text object, so the words are found once
-    per document (`_cached_terms`) and shared by `text`, `pairs` and `sounds`.
+    per document (`_cached_terms`) and shared by `text` and `pairs`.
     """
 
     scorable = True
@@ -85,7 +99,7 @@ class _TermsField(FieldType):
 
     def __init__(self, stored: bool = False):
         self.analyzer = FoldingTokenizer()
-        self.format = Frequency()
+        self.format = Counts()
         self.stored = stored
         self.vector = None
         self.column_type = None
@@ -93,9 +107,13 @@ class _TermsField(FieldType):
     def terms_of(self, words: list[str]) -> list[str]:
         return words
 
-    def index(self, value, **kwargs):
+    def term_counts(self, value) -> dict[str, int]:
+        """{term: frequency}: what engine.FastSegmentWriter indexes."""
         words = value if isinstance(value, list) else _cached_terms(value)
-        return [(t.encode("utf-8"), n, float(n), pack_uint(n)) for t, n in Counter(self.terms_of(words)).items()]
+        return Counter(self.terms_of(words))
+
+    def index(self, value, **kwargs):
+        return [(t.encode("utf-8"), n, float(n), b"") for t, n in self.term_counts(value).items()]
 
     def self_parsing(self):
         return False
@@ -104,35 +122,29 @@ class _TermsField(FieldType):
 class WordsField(_TermsField):
     """The passage's words, with frequencies (for BM25) but no positions."""
 
+    multitoken_query = "phrase"  # a query word that is several terms ("al-Tanf") is a phrase
+
 
 class PairsField(_TermsField):
-    """Adjacent word pairs: a phrase query is an AND of its pairs."""
+    """Adjacent word pairs: a phrase query is an AND of its pairs. Each pair counts once
+    per passage (a phrase said twice in one passage scores as once), so the writer keeps
+    no frequencies for them."""
 
     def terms_of(self, words: list[str]) -> list[str]:
         return pair_terms(words)
 
-
-class SoundsField(_TermsField):
-    """A coarse phonetic key per word (see phonetic.py); candidates for sound-alike search."""
-
-    def __init__(self):
-        super().__init__()
-        self.format = Existence()
-        self.scorable = False
-
-    def terms_of(self, words: list[str]) -> list[str]:
-        from .phonetic import index_keys
-
-        return index_keys(words)
-
-    def index(self, value, **kwargs):
+    def term_set(self, value) -> set[str]:
         words = value if isinstance(value, list) else _cached_terms(value)
-        return [(k.encode("utf-8"), 1, 1.0, b"") for k in set(self.terms_of(words))]
+        return set(pair_terms(words))
+
+    def term_counts(self, value) -> dict[str, int]:
+        return dict.fromkeys(self.term_set(value), 1)
 
 
 class KeywordField(FieldType):
     """An exact value (an id, "article", "en"), or a list of them; no analysis at all."""
 
+    keyword = True
     scorable = False
     stored = False
     unique = False
@@ -144,9 +156,11 @@ class KeywordField(FieldType):
         self.vector = None
         self.column_type = None
 
+    def term_counts(self, value) -> dict[str, int]:
+        return {v: 1 for v in (value if isinstance(value, list) else [value]) if v}
+
     def index(self, value, **kwargs):
-        values = value if isinstance(value, list) else [value]
-        return [(v.encode("utf-8"), 1, 1.0, b"") for v in values if v]
+        return [(v.encode("utf-8"), 1, 1.0, b"") for v in self.term_counts(value)]
 
 
 _last_text: list = [None, None]
@@ -172,15 +186,13 @@ def date_terms(iso: str) -> list[str]:
 
 def make_schema() -> Schema:
     return Schema(
-        owner=KeywordField(),  # the article or video whose re-indexing replaces this document
         source=KeywordField(stored=True),  # "article" | "transcript"
         video_id=KeywordField(stored=True),
         article_id=KeywordField(stored=True),
-        lang=KeywordField(),
-        date=KeywordField(),  # date_terms() of the article date
+        lang=KeywordField(),  # "und" when unknown: every passage has one (see search._mostly)
+        date=KeywordField(),  # date_terms() of the article date, "none" when unknown
         text=WordsField(stored=True),
         pairs=PairsField(),
-        sounds=SoundsField(),
         start=STORED(),
         end=STORED(),
         times=STORED(),  # transcript passages: packed start time of each whitespace-separated word

@@ -1,32 +1,82 @@
 """Queries -> hits with the time of the first matched word.
 
-The query language is Whoosh's (words, "phrases", OR, NOT, prefix*) plus -word and the
-filters article: video: source: lang: after: before:. A hyphenated word ("al-Tanf") is
+The query language is Whoosh's (words, "phrases", OR, NOT, prefix*, fuzzy~) plus -word and
+the filters article: video: source: lang: after: before:. A hyphenated word ("al-Tanf") is
 searched as a phrase, the way it is indexed.
+
+How a query runs, and why (benchmarks/search.py, 1M synthetic passages, 2 shared cores;
+before these changes DESIGN.md measured 381 ms p95 for common terms and 950 ms for
+phrases of frequent words; now 17 ms and 28 ms):
+- A phrase is an AND of its word pairs in the `pairs` field, then checked word by word;
+  a phrase of 3+ words whose rarest pair is rare takes that pair's passages as its
+  candidates. Whoosh's positional phrase query decoded positions in Python for every
+  passage holding all the words.
+- Scoring is BM25 (engine.FastBM25) over at most SCAN_BUDGET matching passages (shared
+  between the terms of the query). A word found in hundreds of thousands of passages
+  ("the", "said") is ranked among its first matches instead of all of them: scoring costs
+  about a microsecond per passage in Python, and such a word says little about which
+  passage is best. Everything rarer is scored completely. Past the budget the total is an
+  estimate (`Result.total_exact` is False), as Lucene does past its count threshold.
+- An OR of many words (prefix*, fuzzy~, sound-alike words) is scored a word at a time
+  (`_top_of_terms`); Whoosh's union of hundreds of matchers costs a tree of calls per posting.
+- Filters are intersected as terms (`And([query, filter])`); Whoosh's `filter=` argument
+  built a document set first (575 ms p95). A filter that keeps most passages
+  (source:transcript) is written as NOT its complement (`_mostly`).
+- One searcher per index directory and thread is kept for the life of the process and
+  replaced when the index changes.
 """
 from __future__ import annotations
 
+import heapq
+import os
 import re
+import threading
+from array import array
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.highlight import ContextFragmenter, Formatter, get_text
-from whoosh.qparser import PlusMinusPlugin, QueryParser
-from whoosh.query import And, Or, Query, Term, TermRange
+from whoosh.matching.binary import AndNotMatcher
+from whoosh.qparser import FuzzyTermPlugin, PlusMinusPlugin, QueryParser
+from whoosh.query import (And, AndNot, Every, FuzzyTerm, Not, NullQuery, Or, Phrase, Prefix, Query, Term,
+                          Wildcard)
 
-from .phonetic import key, keys
-from .schema import analyzer
+from . import phonetic
+from .engine import FastBM25
+from .schema import WORD, fold, make_schema, pair_terms, terms
 
-FILTER = re.compile(r'(?<!\S)(article|video|source|lang|after|before):("[^"]*"|\S+)', re.IGNORECASE)
 HYPHENATED = re.compile(r'(?<![\w"])(\w+(?:-\w+)+)(?![\w"])')
+FILTER = re.compile(r'(?<!\S)(article|video|source|lang|after|before):("[^"]*"|\S+)', re.IGNORECASE)
 MARK_START, MARK_END = "\x02", "\x03"  # around matched words in snippets; the CLI renders them
+SCAN_BUDGET = 12_000  # matching passages scored per query at most (see the module doc)
+SOUND_CANDIDATES = 100  # passages checked word by word in a sound-alike search
+CONTEXT_WORDS = 8  # words of context each side of the match in a snippet
+PHRASE_CHECK = 300  # candidates of a 3+ word phrase checked word by word for an exact total
+
+
+def _and_not_find_first(self):
+    # Whoosh-Reloaded 2.7.5 skips the excluded matcher only when both start on the same
+    # document, so "pompeo -russia" kept passages with "russia" whenever the first passage
+    # with "russia" came earlier than the first with "pompeo". _find_next skips it right.
+    if self.a.is_active() and self.b.is_active():
+        self._find_next()
+
+
+AndNotMatcher._find_first = _and_not_find_first
+
+
+class OutdatedIndex(Exception):
+    """The index on disk was written with another schema; `archiver reindex` rebuilds it."""
+
+
+class BadQuery(ValueError):
+    """A query that cannot mean anything (after:2020-13); the message says how to write it."""
 
 
 @dataclass
 class IndexHit:
-    doc_id: str
     source: str
     text: str
     snippet: str
@@ -41,15 +91,58 @@ class IndexHit:
 class Result:
     hits: list[IndexHit]
     total: int
+    total_exact: bool = True
     suggestions: list[str] = field(default_factory=list)
     sounds_like: bool = False
 
 
-class _Marker(Formatter):
-    between = " … "
+# ---------------------------------------------------------------- opening
 
-    def format_token(self, text, token, replace=False):
-        return f"{MARK_START}{get_text(text, token, replace)}{MARK_END}"
+
+_searchers = threading.local()  # {index dir: (directory inode, searcher)}; a searcher is not thread-safe
+
+
+def is_current(ix) -> bool:
+    names = set(ix.schema.names())
+    return names == set(make_schema().names()) and type(ix.schema["text"]).__name__ == "WordsField"
+
+
+def searcher_for(index_dir: Path):
+    """The searcher of this thread for this index, refreshed when the index changed (a new
+    commit, or a new directory from `archiver reindex`)."""
+    cache = _searchers.__dict__.setdefault("by_dir", {})
+    key = str(index_dir)
+    try:
+        inode = os.stat(key).st_ino
+    except FileNotFoundError:
+        return None
+    known = cache.get(key)
+    if known is not None and known[0] == inode and known[1].up_to_date():
+        return known[1]
+    # Not Searcher.refresh(): Whoosh-Reloaded 2.7.5 reuses the readers of segments that a
+    # merge removed and keeps the old deletions of those it kept, so a refreshed searcher
+    # still found the passages of a re-indexed video. A new searcher opens in milliseconds.
+    if known is not None:
+        known[1].close()
+        del cache[key]
+    if not whoosh_index.exists_in(key):
+        return None
+    ix = whoosh_index.open_dir(key)
+    if not is_current(ix):
+        raise OutdatedIndex(f"the search index in {index_dir} was made by an older version")
+    searcher = ix.searcher(weighting=FastBM25())
+    cache[key] = (inode, searcher)
+    return searcher
+
+
+def forget(index_dir: Path) -> None:
+    """Close this thread's searcher of an index (before its directory is replaced)."""
+    known = _searchers.__dict__.get("by_dir", {}).pop(str(index_dir), None)
+    if known is not None:
+        known[1].close()
+
+
+# ---------------------------------------------------------------- parsing
 
 
 def split_filters(query: str) -> tuple[str, dict[str, list[str]]]:
@@ -59,107 +152,608 @@ def split_filters(query: str) -> tuple[str, dict[str, list[str]]]:
     return FILTER.sub(" ", query).strip(), filters
 
 
+def filter_query(filters: dict[str, list[str]], article_videos: dict[str, list[str]] | None = None,
+                 dated_videos: list[str] | None = None, searcher=None) -> Query | None:
+    """The filters as one query to intersect with.
+
+    article:ID covers the article's sentences and the transcripts of its videos; after: and
+    before: cover the passages dated by the index and the videos of the articles in range
+    (`dated_videos`, from the catalog). Given the searcher, a filter that lets most
+    passages through is written as NOT its complement (see `_mostly`).
+    """
+    article_videos = article_videos or {}
+    clauses: list[Query] = []
+    if "article" in filters:
+        subs = [Term("article_id", a) for a in filters["article"]]
+        subs += [Term("video_id", v) for a in filters["article"] for v in article_videos.get(a, [])]
+        clauses.append(Or(subs))
+    if "video" in filters:
+        clauses.append(Or([Term("video_id", v) for v in filters["video"]]))
+    for name in ("source", "lang"):
+        if name in filters:
+            values = [v.lower() for v in filters[name]]
+            everything = _field_values(searcher, name)
+            clauses.append(_mostly(searcher, [Term(name, v) for v in values],
+                                   [Term(name, v) for v in everything if v not in values]))
+    if "after" in filters or "before" in filters:
+        first, last = date_bounds(filters)
+        years = _years(searcher) if searcher is not None else None
+        inside = [Term("date", t) for t in date_range_terms(first, last, years)]
+        outside = [Term("date", "none")]
+        if years and first and first > date(years[0], 1, 1):
+            outside += [Term("date", t) for t in date_range_terms(None, first - timedelta(days=1), years)]
+        if years and last and last < date(years[1], 12, 31):
+            outside += [Term("date", t) for t in date_range_terms(last + timedelta(days=1), None, years)]
+        videos = [Term("video_id", v) for v in dated_videos or []]
+        clauses.append(Or(inside + videos) if videos else _mostly(searcher, inside, outside))
+    clauses = [c for c in clauses if c is not None]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else And(clauses)
+
+
+def _field_values(searcher, fieldname: str) -> list[str]:
+    if searcher is None or fieldname not in searcher.reader().indexed_field_names():
+        return []
+    return list(searcher.reader().field_terms(fieldname))
+
+
+def _mostly(searcher, wanted: list[Query], others: list[Query]) -> Query | None:
+    """OR of `wanted`, or NOT OR of `others` when the wanted terms cover most passages
+    (None when they cover all: no restriction).
+
+    Every passage has exactly one source, one lang ("und" when unknown) and a date ("none"
+    when unknown), so both mean the same. Intersecting with a list that holds most of
+    the index walks it in Python a posting at a time (source:transcript, 80% of the
+    passages, cost 15 us per hit); skipping past a short NOT list costs almost nothing.
+    """
+    if not wanted:
+        return NullQuery
+    if searcher is None:
+        return Or(wanted)
+    reader = searcher.reader()
+    covered = sum(reader.doc_frequency(t.fieldname, t.text) for t in wanted)
+    if covered * 2 < reader.doc_count_all():
+        return Or(wanted)
+    return Not(Or(others)) if others else None
+
+
+def date_bounds(filters: dict[str, list[str]]) -> tuple[date | None, date | None]:
+    """The first and last day that after: and before: let through (None: no bound)."""
+    return (_parse_date(filters.get("after", [""])[-1], "after"),
+            _parse_date(filters.get("before", [""])[-1], "before"))
+
+
+def _parse_date(text: str, name: str) -> date | None:
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
+    if not m or (m[2] and not 1 <= int(m[2]) <= 12):
+        raise BadQuery(f"{name}:{text} is not a date; write {name}:YYYY, {name}:YYYY-MM or {name}:YYYY-MM-DD")
+    year, month, day = int(m[1]), int(m[2] or 0), int(m[3] or 0)
+    try:
+        if name == "after":  # after:2020 means from 2021-01-01; after:2020-03 from April
+            if not month:
+                return date(year + 1, 1, 1)
+            if not day:
+                return date(year + (month == 12), month % 12 + 1, 1)
+            return date(year, month, day) + timedelta(days=1)
+        return date(year, month or 1, day or 1) - timedelta(days=1)  # before: the day before the first
+    except ValueError as e:
+        raise BadQuery(f"{name}:{text}: {e}") from None
+
+
+def date_range_terms(first: date | None, last: date | None, years: tuple[int, int] | None = None) -> list[str]:
+    """The fewest date terms (years, months, days; see schema.date_terms) covering first..last,
+    within `years` (the first and last year in the index) when known."""
+    low, high = years or (1900, 2199)
+    first = max(first or date(low, 1, 1), date(low, 1, 1))
+    last = min(last or date(high, 12, 31), date(high, 12, 31))
+    out: list[str] = []
+    day = first
+    while day <= last:
+        year_end = date(day.year, 12, 31)
+        if day.month == 1 and day.day == 1 and year_end <= last:
+            out.append(f"y{day.year}")
+            day = year_end + timedelta(days=1)
+            continue
+        month_end = date(day.year + (day.month == 12), day.month % 12 + 1, 1) - timedelta(days=1)
+        if day.day == 1 and month_end <= last:
+            out.append(f"m{day.isoformat()[:7]}")
+            day = month_end + timedelta(days=1)
+            continue
+        out.append(f"d{day.isoformat()}")
+        day += timedelta(days=1)
+    return out
+
+
+def parse(text: str, schema) -> Query:
+    """The user's words as a Whoosh query (phrases still phrases; see rewrite)."""
+    parser = QueryParser("text", schema)
+    parser.add_plugin(PlusMinusPlugin())
+    parser.add_plugin(FuzzyTermPlugin())
+    return parser.parse(_quote_hyphenated(text))
+
+
 def _quote_hyphenated(text: str) -> str:
+    """al-Tanf -> "al-Tanf": a phrase, not "al" without "Tanf"."""
     parts = re.split(r'("[^"]*")', text)  # leave quoted phrases alone
     return "".join(p if p.startswith('"') else HYPHENATED.sub(r'"\1"', p) for p in parts)
 
 
-def filter_query(filters: dict[str, list[str]], article_videos: dict[str, list[str]]) -> Query | None:
-    clauses: list[Query] = []
-    if "article" in filters:  # the article's sentences and the transcripts of its videos
-        terms = [Term("article_id", a) for a in filters["article"]]
-        terms += [Term("video_id", v) for a in filters["article"] for v in article_videos.get(a, [])]
-        clauses.append(Or(terms))
-    for name, fieldname in (("video", "video_id"), ("source", "source"), ("lang", "lang")):
-        if name in filters:
-            clauses.append(Or([Term(fieldname, v.lower() if name != "video" else v) for v in filters[name]]))
-    if "after" in filters:
-        clauses.append(TermRange("date", filters["after"][0], None, startexcl=True))
-    if "before" in filters:
-        clauses.append(TermRange("date", None, filters["before"][0], endexcl=True))
-    return And(clauses) if clauses else None
+MAX_EXPANSION = 1024  # words a prefix* or fuzzy~ term stands for at most
 
 
-def parse(text: str, schema) -> Query:
-    parser = QueryParser("text", schema)
-    parser.add_plugin(PlusMinusPlugin())
-    return parser.parse(_quote_hyphenated(text))
+def rewrite(q: Query, lexicon: phonetic.Lexicon | None = None) -> Query:
+    """Phrases become ANDs of word pairs; prefix* and fuzzy~ terms become the words of the
+    lexicon they stand for; wildcard text is folded like the index."""
+    if isinstance(q, Phrase):
+        words = [fold(w) for w in q.words]
+        if len(words) == 1:
+            return Term("text", words[0], boost=q.boost)
+        return And([Term("pairs", p) for p in pair_terms(words)], boost=q.boost)
+    if isinstance(q, FuzzyTerm) and lexicon is not None:
+        near = lexicon.spelled_like(fold(q.text), q.maxdist, q.prefixlength)
+        ranked = sorted(near.items(), key=lambda kv: (kv[1], kv[0]))[:MAX_EXPANSION]
+        return Or([Term("text", w, boost=q.boost * (1.0 if d == 0 else 0.8)) for w, d in ranked]) if ranked else NullQuery
+    if isinstance(q, Prefix) and lexicon is not None:
+        words = lexicon.starting_with(fold(q.text), MAX_EXPANSION)
+        return Or([Term("text", w, boost=q.boost) for w in words]) if words else NullQuery
+    if isinstance(q, (Prefix, Wildcard, FuzzyTerm)):
+        return type(q)(q.fieldname, fold(q.text), boost=q.boost)
+    if q.is_leaf():
+        return q
+    return q.apply(lambda child: rewrite(child, lexicon))
 
 
-def sounds_query(text: str) -> Query | None:
-    words = [k for k in keys(text)]
-    return And([Term("sounds", k) for k in words]) if words else None
+@dataclass
+class Wanted:
+    """What the hits shown must contain, to place the moment and mark the snippet."""
+
+    words: set[str] = field(default_factory=set)
+    phrases: list[tuple[str, ...]] = field(default_factory=list)
+    patterns: list[re.Pattern] = field(default_factory=list)
+    fuzzy: list[tuple[str, int, int]] = field(default_factory=list)  # (word, maxdist, prefix length)
+    required_phrases: list[tuple[str, ...]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.phrases or self.patterns or self.fuzzy)
 
 
-def first_match_time(stored: dict[str, Any], matched: set[str], sounds: bool) -> float | None:
-    """Start time of the first word of the passage that the query matched."""
-    words = stored["text"].split()
-    starts = stored.get("word_starts")
-    for i, word in enumerate(words):
-        if sounds:
-            hit = any(key(part) in matched for part in re.findall(r"[^\W\d_]+", word))
+def wanted(q: Query, top: bool = True) -> Wanted:
+    """The positive parts of a parsed query (before rewriting)."""
+    out = Wanted()
+    _collect(q, out, required=top)
+    return out
+
+
+def _collect(q: Query, out: Wanted, required: bool) -> None:
+    if isinstance(q, Phrase):
+        words = tuple(fold(w) for w in q.words)
+        if len(words) == 1:
+            out.words.add(words[0])
         else:
-            hit = any(t.text in matched for t in analyzer()(word))
-        if hit:
-            if starts and i < len(starts):
-                return starts[i]
-            start, end = stored.get("start"), stored.get("end")
-            if start is None or end is None:
-                return start
-            offset = sum(len(w) + 1 for w in words[:i])  # an article sentence: interpolate by position
-            return round(start + (end - start) * offset / max(1, len(stored["text"])), 2)
-    return stored.get("start")
+            out.phrases.append(words)
+            if required:
+                out.required_phrases.append(words)
+    elif isinstance(q, Term):
+        if q.fieldname == "text":
+            out.words.add(fold(q.text))
+    elif isinstance(q, FuzzyTerm):
+        out.fuzzy.append((fold(q.text), q.maxdist, q.prefixlength))
+    elif isinstance(q, Prefix):
+        out.patterns.append(re.compile(re.escape(fold(q.text)) + r".*"))
+    elif isinstance(q, Wildcard):
+        out.patterns.append(re.compile(re.escape(fold(q.text)).replace(r"\*", ".*").replace(r"\?", ".")))
+    elif isinstance(q, Not):
+        return
+    elif isinstance(q, AndNot):
+        _collect(q.a, out, required)
+    elif isinstance(q, And):
+        for child in q.children():
+            _collect(child, out, required)
+    elif not q.is_leaf():
+        for child in q.children():
+            _collect(child, out, False)
+
+
+# ---------------------------------------------------------------- running
+
+
+def _flat_or(q: Query) -> tuple[list[Term], Query | None] | None:
+    """(terms, filter) when q is an OR of plain terms, alone or ANDed with a filter."""
+    restrict = None
+    if isinstance(q, And) and len(q.subqueries) == 2 and isinstance(q.subqueries[0], Or):
+        q, restrict = q.subqueries
+    if isinstance(q, Or) and q.subqueries and all(isinstance(t, Term) for t in q.subqueries):
+        return list(q.subqueries), restrict
+    return None
+
+
+def top_docs(searcher, q: Query, k: int, budget: int = SCAN_BUDGET) -> tuple[list[tuple[float, int]], int, bool]:
+    """The k best (score, docnum) among the first `budget` matches; (items, total, exact).
+
+    When the budget runs out the total is extrapolated from the share of the index scanned.
+    """
+    flat = _flat_or(q)
+    if flat is not None and len(flat[0]) > 2:
+        return _top_of_terms(searcher, flat[0], flat[1], k, budget)
+    # Each match costs a score and a step per term: the budget is shared between them.
+    budget = max(1000, budget // min(4, max(1, sum(1 for _ in q.leaves()))))
+    context = searcher.context(needs_current=True)
+    heap: list[tuple[float, int]] = []
+    seen = 0
+    for sub, offset in searcher.leaf_searchers():
+        matcher = q.matcher(sub, context)
+        if not matcher.is_active():
+            continue
+        matcher = matcher.replace(0)
+        push, replace = heapq.heappush, heapq.heapreplace
+        while matcher.is_active():
+            score = matcher.score()
+            if len(heap) < k:
+                push(heap, (score, -(offset + matcher.id())))
+            elif score > heap[0][0]:
+                replace(heap, (score, -(offset + matcher.id())))
+            seen += 1
+            if seen >= budget:
+                reached = offset + matcher.id() + 1
+                items = sorted(((s, -d) for s, d in heap), key=lambda x: (-x[0], x[1]))
+                estimate = max(seen, round(seen * searcher.doc_count_all() / reached))
+                return items, estimate, False
+            matcher.next()
+    items = sorted(((s, -d) for s, d in heap), key=lambda x: (-x[0], x[1]))
+    return items, seen, True
+
+
+def _top_of_terms(searcher, terms_: list[Term], restrict: Query | None, k: int,
+                  budget: int) -> tuple[list[tuple[float, int]], int, bool]:
+    """top_docs for an OR of many terms (a prefix*, a fuzzy~ or a sound-alike word),
+    a term at a time: Whoosh's union of hundreds of matchers costs a tree of Python calls
+    per posting. Rarest terms first; terms stop being added once `budget` postings are read."""
+    context = searcher.context(needs_current=True)
+    reader = searcher.reader()
+    ordered = sorted(terms_, key=lambda t: reader.doc_frequency(t.fieldname, t.text))
+    scores: dict[int, float] = {}
+    read = 0
+    exact = True
+    for term in ordered:
+        if read >= budget:
+            exact = False
+            break
+        for sub, offset in searcher.leaf_searchers():
+            matcher = term.matcher(sub, context)
+            while matcher.is_active():
+                d = offset + matcher.id()
+                scores[d] = scores.get(d, 0.0) + matcher.score()
+                read += 1
+                matcher.next()
+    if restrict is not None and scores:
+        kept: dict[int, float] = {}
+        for sub, offset in searcher.leaf_searchers():
+            matcher = restrict.matcher(sub, searcher.boolean_context())
+            end = offset + sub.doc_count_all()
+            for d in sorted(x for x in scores if offset <= x < end):
+                if not matcher.is_active():
+                    break
+                if matcher.id() < d - offset:
+                    matcher.skip_to(d - offset)
+                if matcher.is_active() and matcher.id() == d - offset:
+                    kept[d] = scores[d]
+        scores = kept
+    best = heapq.nlargest(k, scores.items(), key=lambda item: (item[1], -item[0]))
+    return [(score, d) for d, score in best], len(scores), exact
 
 
 def search(index_dir: Path, query: str, limit: int = 10, *, sounds_like: bool = False,
-           article_videos: dict[str, list[str]] | None = None) -> Result:
-    if not whoosh_index.exists_in(str(index_dir)):
+           article_videos: dict[str, list[str]] | None = None,
+           dated_videos: list[str] | None = None) -> Result:
+    searcher = searcher_for(index_dir)
+    if searcher is None:
         return Result([], 0)
-    ix = whoosh_index.open_dir(str(index_dir))
     words, filters = split_filters(query)
-    restrict = filter_query(filters, article_videos or {})
-    with ix.searcher() as searcher:
-        result = _run(searcher, ix.schema, words, restrict, limit, sounds_like)
-        if not result.hits and not sounds_like and words:
-            result = _run(searcher, ix.schema, words, restrict, limit, True)  # misheard? try how it sounds
-            if not result.hits:
-                result.suggestions = suggest(searcher, words)
-        return result
+    if not words and not filters:
+        return Result([], 0)
+    restrict = filter_query(filters, article_videos, dated_videos, searcher)
+    lexicon = phonetic.Lexicon(index_dir)
+    if not lexicon.path.exists():  # an index written before the table existed: make it once
+        lexicon.add(w.decode("utf-8") for w in searcher.reader().lexicon("text"))
+    if sounds_like:
+        return sound_search(searcher, words, restrict, limit, lexicon)
+    result = text_search(searcher, words, restrict, limit, lexicon)
+    if not result.hits and _is_plain(words):
+        result = sound_search(searcher, words, restrict, limit, lexicon)  # misheard? try how it sounds
+    if not result.hits and words:
+        result.suggestions = suggest(searcher, words, lexicon)
+    return result
 
 
-def _run(searcher, schema, words: str, restrict: Query | None, limit: int, sounds: bool) -> Result:
-    main = sounds_query(words) if sounds else (parse(words, schema) if words else None)
-    if main is None and restrict is None:
-        return Result([], 0, sounds_like=sounds)
-    q = And([main, restrict]) if main is not None and restrict is not None else (main or restrict)
-    results = searcher.search(q, limit=limit * 3, terms=True)  # room for the duplicates removed below
-    results.fragmenter = ContextFragmenter(maxchars=220, surround=60)
-    results.formatter = _Marker()
+def _years(searcher) -> tuple[int, int] | None:
+    """The first and last year of the dated passages (kept with the searcher)."""
+    if not hasattr(searcher, "archive_years"):
+        reader = searcher.reader()
+        years = [int(t[1:]) for t in reader.expand_prefix("date", "y") if t[1:].isdigit()] \
+            if "date" in reader.indexed_field_names() else []
+        searcher.archive_years = (min(years), max(years)) if years else None
+    return searcher.archive_years
+
+
+def text_search(searcher, words: str, restrict: Query | None, limit: int,
+                lexicon: phonetic.Lexicon | None = None) -> Result:
+    parsed = None
+    if words:
+        parsed = parse(words, searcher.schema)
+        if parsed is NullQuery:
+            parsed = None
+    main = rewrite(parsed, lexicon) if parsed is not None else Every()
+    want = wanted(parsed) if parsed is not None else Wanted()
+    long_phrases = [p for p in want.required_phrases if len(p) > 2]
+    checked: dict[int, tuple] = {}
+    rarest = _rarest_pair(searcher, parsed) if isinstance(parsed, Phrase) else None
+    if rarest is not None and rarest[1] <= PHRASE_CHECK:
+        # A phrase of 3+ words whose rarest pair is rare: its passages are the candidates,
+        # each checked word by word (cheaper than intersecting it with common pairs).
+        q = Term("pairs", rarest[0])
+        candidates, _, _ = top_docs(searcher, And([q, restrict]) if restrict is not None else q, rarest[1])
+        items, total, exact = _checked(searcher, candidates, long_phrases, checked), 0, True
+        total = len(items)
+    else:
+        q = And([main, restrict]) if restrict is not None else main
+        items, total, exact = top_docs(searcher, q, limit * 3 + 10)
+        if long_phrases:
+            # Pairs found apart ("a b" and "b c" but not "a b c") are not the phrase: check every
+            # candidate when there are few, so that the total is exact; else it is an upper bound.
+            if exact and total <= PHRASE_CHECK:
+                items, _, _ = top_docs(searcher, q, total)
+                items = _checked(searcher, items, long_phrases, checked)
+                total = len(items)
+            else:
+                exact = False
     hits, seen = [], set()
-    for hit in results:
-        stored = hit.fields()
-        matched = {t.decode() if isinstance(t, bytes) else t for _, t in hit.matched_terms()}
-        moment = first_match_time(stored, matched, sounds)
-        place = (stored.get("video_id"), stored["source"], None if moment is None else round(moment, 1))
+    for score, docnum in items:
+        stored = checked[docnum][0] if docnum in checked else searcher.stored_fields(docnum)
+        located = locate(stored["text"], want)
+        if located is None:
+            continue  # a required phrase of 3+ words whose pairs were found apart
+        first, marked = located
+        moment = moment_of(stored, first)
+        place = (stored.get("video_id"), stored.get("source"), None if moment is None else round(moment, 1))
         if moment is not None and place in seen:
             continue  # the same words, found again in the overlapping passage
         seen.add(place)
-        snippet = "" if sounds else hit.highlights("text")
-        hits.append(IndexHit(stored["doc_id"], stored["source"], stored["text"], snippet or stored["text"],
-                             moment, stored.get("end"), stored.get("video_id") or "",
-                             stored.get("article_id") or "", round(hit.score, 3)))
+        hits.append(_hit(stored, snippet(stored["text"], marked, first), moment, score))
         if len(hits) >= limit:
             break
-    total = sum(1 for _ in searcher.docs_for_query(q))
-    return Result(hits, total, sounds_like=sounds)
+    return Result(hits, total, exact)
 
 
-def suggest(searcher, words: str) -> list[str]:
-    """Closest terms that exist in the archive, for "did you mean"."""
-    corrector = searcher.corrector("text")
+def _rarest_pair(searcher, phrase: Phrase) -> tuple[str, int] | None:
+    """(the phrase's least frequent word pair, in how many passages) for 3+ words."""
+    pairs = pair_terms([fold(w) for w in phrase.words])
+    if len(pairs) < 2:
+        return None
+    reader = searcher.reader()
+    return min(((p, reader.doc_frequency("pairs", p)) for p in pairs), key=lambda x: x[1])
+
+
+def _checked(searcher, items: list[tuple[float, int]], phrases: list[tuple[str, ...]],
+             stored_by_doc: dict[int, tuple]) -> list[tuple[float, int]]:
+    """The items whose text holds every phrase, word by word; their stored fields are kept."""
+    wanted_text = [f" {' '.join(p)} " for p in phrases]
     out = []
-    for word in re.findall(r"\w+", words):
-        for candidate in corrector.suggest(word.lower(), limit=3, maxdist=2):
-            if candidate != word.lower() and candidate not in out:
-                out.append(candidate)
+    for score, docnum in items:
+        stored = searcher.stored_fields(docnum)
+        words = f" {' '.join(terms(stored['text']))} "
+        if all(p in words for p in wanted_text):
+            stored_by_doc[docnum] = (stored, None)
+            out.append((score, docnum))
+    return out
+
+
+def _hit(stored: dict[str, Any], text_snippet: str, moment: float | None, score: float) -> IndexHit:
+    return IndexHit(stored["source"], stored["text"], text_snippet, moment, stored.get("end"),
+                    stored.get("video_id") or "", stored.get("article_id") or "", round(score, 3))
+
+
+def _is_plain(words: str) -> bool:
+    """Only words and phrases: no operator that a sound-alike search could not honour."""
+    return bool(_plain_words(words)) and not re.search(r'(?<!\S)-|[*?~()]|\b(?:OR|NOT|AND)\b', words)
+
+
+def _plain_words(words: str) -> list[str]:
+    """The words of a query without operators, negated words, wildcards and fuzzy marks."""
+    out = []
+    for token in re.findall(r'-?[^\s"()]+', words):
+        if token.startswith("-") or token in ("AND", "OR", "NOT") or "*" in token or "?" in token:
+            continue
+        out.append(token.split("~")[0])
+    return [w for w in out if WORD.search(w)]
+
+
+# ---------------------------------------------------------------- where in the passage
+
+
+def word_tokens(text: str) -> list[tuple[int, str, int, int]]:
+    """(index of the whitespace-separated word, folded term, start, end) for every term of a
+    passage; start and end are character offsets inside that word."""
+    out = []
+    for i, chunk in enumerate(text.split()):
+        for m in WORD.finditer(chunk):
+            out.append((i, fold(m.group()), m.start(), m.end()))
+    return out
+
+
+Marks = dict[int, list[tuple[int, int]]]  # whitespace word -> matched character spans in it
+
+
+def locate(text: str, want: Wanted) -> tuple[int | None, Marks] | None:
+    """(first matched word, matched spans by word) in whitespace-word indexes; None when a
+    required phrase is not in the text."""
+    tokens = word_tokens(text)
+    seq = [t[1] for t in tokens]
+    marks: Marks = {}
+    first: int | None = None
+
+    def hit(k: int, n: int = 1) -> None:
+        nonlocal first
+        for j in range(k, k + n):
+            chunk, _, a, b = tokens[j]
+            marks.setdefault(chunk, []).append((a, b))
+        if first is None or tokens[k][0] < first:
+            first = tokens[k][0]
+
+    found_phrases = set()
+    for phrase in want.phrases:
+        n = len(phrase)
+        for k in range(len(seq) - n + 1):
+            if tuple(seq[k:k + n]) == phrase:
+                hit(k, n)
+                found_phrases.add(phrase)
+    if any(p not in found_phrases for p in want.required_phrases):
+        return None
+    for k, term in enumerate(seq):
+        if term in want.words or any(p.fullmatch(term) for p in want.patterns) or _fuzzy_match(term, want.fuzzy):
+            hit(k)
+    return first, marks
+
+
+def whole_words(text: str, first: int, last: int) -> Marks:
+    """Marks covering the terms of whitespace words first..last."""
+    marks: Marks = {}
+    for chunk, _, a, b in word_tokens(text):
+        if first <= chunk <= last:
+            marks.setdefault(chunk, []).append((a, b))
+    return marks
+
+
+def _fuzzy_match(term: str, fuzzy: list[tuple[str, int, int]]) -> bool:
+    if not fuzzy:
+        return False
+    from rapidfuzz.distance import Levenshtein
+
+    return any(term[:p] == w[:p] and Levenshtein.distance(term, w, score_cutoff=d) <= d for w, d, p in fuzzy)
+
+
+def unpack_times(packed: bytes | None) -> list[float]:
+    if not packed:
+        return []
+    values = array("I")
+    values.frombytes(packed)
+    return [v / 100 for v in values]
+
+
+def pack_times(seconds: list[float]) -> bytes:
+    return array("I", (max(0, round(s * 100)) for s in seconds)).tobytes()
+
+
+def moment_of(stored: dict[str, Any], word: int | None) -> float | None:
+    """When the given whitespace word is spoken: its own time in a transcript passage, or
+    in an article sentence a time interpolated by its position in the sentence's span."""
+    start, end = stored.get("start"), stored.get("end")
+    if word is None:
+        return start
+    times = unpack_times(stored.get("times"))
+    if times:
+        return times[min(word, len(times) - 1)]
+    if start is None or end is None:
+        return start
+    chunks = stored["text"].split()
+    offset = sum(len(c) + 1 for c in chunks[:word])
+    return round(start + (end - start) * offset / max(1, len(stored["text"])), 2)
+
+
+def snippet(text: str, marks: Marks, first: int | None) -> str:
+    """A few words each side of the first match, matched words between MARK_START/MARK_END
+    (a phrase, or "al-Tanf", marked as one piece)."""
+    chunks = text.split()
+    if not chunks:
+        return ""
+    center = first if first is not None else 0
+    last = max((m for m in marks if m - center <= CONTEXT_WORDS * 2), default=center)
+    lo, hi = max(0, center - CONTEXT_WORDS), min(len(chunks), last + CONTEXT_WORDS + 1)
+    out = [_mark(chunks[i], marks[i]) if i in marks else chunks[i] for i in range(lo, hi)]
+    joined = " ".join(out).replace(f"{MARK_END} {MARK_START}", " ")
+    return ("… " if lo > 0 else "") + joined + (" …" if hi < len(chunks) else "")
+
+
+def _mark(chunk: str, spans: list[tuple[int, int]]) -> str:
+    """Mark spans of a word, joining those that only punctuation separates ("al-Tanf")."""
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and not WORD.search(chunk[merged[-1][1]:a]):
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out, pos = [], 0
+    for a, b in merged:
+        out += [chunk[pos:a], MARK_START, chunk[a:b], MARK_END]
+        pos = b
+    out.append(chunk[pos:])
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- sounds alike
+
+
+MAX_SOUND_WORDS = 64  # indexed words tried for one sound-alike query, closest keys first
+
+
+def sound_search(searcher, words: str, restrict: Query | None, limit: int, lexicon: phonetic.Lexicon) -> Result:
+    plain = _plain_words(words)
+    keys = phonetic.query_keys([t for w in plain for t in terms(w)])
+    near = lexicon.words_like(keys) if keys else {}
+    length = sum(len(w) for w in plain)
+    ranked = sorted(near.items(), key=lambda item: (item[1], abs(len(item[0]) - length), item[0]))
+    alternatives = [Term("text", word, boost=1.0 if distance == 0 else 0.5)
+                    for word, distance in ranked[:MAX_SOUND_WORDS]]
+    if not alternatives:
+        return Result([], 0, sounds_like=True)
+    q: Query = Or(alternatives)
+    if restrict is not None:
+        q = And([q, restrict])
+    items, _, _ = top_docs(searcher, q, SOUND_CANDIDATES)
+    query_text = " ".join(plain)
+    scored = []
+    span = len(plain) + 1
+    for score, docnum in items:
+        stored = searcher.stored_fields(docnum)
+        chunks = stored["text"].split()
+        anchors = {i for i, t, _, _ in word_tokens(stored["text"]) if t in near}
+        starts = {i - k for i in anchors for k in range(span + 1)}
+        match = phonetic.best_match(query_text, chunks, starts)
+        if match is not None:
+            scored.append((match.score, score, docnum, stored, match))
+    scored.sort(key=lambda x: (-x[0], -x[1], x[2]))
+    hits, seen = [], set()
+    for similarity, _, _, stored, match in scored:
+        moment = moment_of(stored, match.first_word)
+        place = (stored.get("video_id"), stored.get("source"), None if moment is None else round(moment, 1))
+        if place in seen:
+            continue
+        seen.add(place)
+        marks = whole_words(stored["text"], match.first_word, match.last_word)
+        hits.append(_hit(stored, snippet(stored["text"], marks, match.first_word), moment, similarity))
+        if len(hits) >= limit:
+            break
+    return Result(hits, len(scored), len(items) < SOUND_CANDIDATES, sounds_like=True)
+
+
+# ---------------------------------------------------------------- did you mean
+
+
+def suggest(searcher, words: str, lexicon: phonetic.Lexicon) -> list[str]:
+    """Closest words that exist in the archive, for "did you mean", for each query word that
+    the archive lacks: by spelling (within two edits, same first letter), else by sound;
+    the most frequent first among equals."""
+    reader = searcher.reader()
+    out: list[str] = []
+    for word in _plain_words(words):
+        for term in terms(word):
+            if reader.doc_frequency("text", term):
+                continue
+            near = lexicon.spelled_like(term, 2, 1)
+            if not near:
+                near = {w: 3 for w in lexicon.words_like([(k, 0) for k, _ in phonetic.query_keys([term])])}
+            ranked = sorted(near, key=lambda w: (near[w], -reader.doc_frequency("text", w), w))
+            out += [w for w in ranked[:3] if w not in out]
     return out[:5]

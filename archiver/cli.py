@@ -15,14 +15,7 @@ from typing import Any, Callable
 import click
 
 from .errors import ArchiverError
-
-
-def fmt_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(seconds)
-    h, rest = divmod(seconds, 3600)
-    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60:02d}:{rest % 60:02d}"
+from .timecode import clock
 
 
 def emit_json(data: Any) -> None:
@@ -269,7 +262,7 @@ def print_hits(archive, result: dict[str, Any], context: float) -> None:
     if not sys.stdout.isatty():  # one line per hit, for grep, cut and friends
         click.echo(note, err=True)
         for h in hits:
-            click.echo("\t".join([fmt_time(h["start"]), _hit_title(h), " ".join(h["snippet"].split()), h["url"]]))
+            click.echo("\t".join([clock(h["start"]), _hit_title(h), " ".join(h["snippet"].split()), h["url"]]))
             _print_context(archive, h, context)
         return
     from rich.console import Console
@@ -283,7 +276,7 @@ def print_hits(archive, result: dict[str, Any], context: float) -> None:
     table.add_column("open", ratio=3, overflow="fold")
     for h in hits:
         snippet = escape(marked(h, "\x02", "\x03")).replace("\x02", "[bold yellow]").replace("\x03", "[/]")
-        where = fmt_time(h["start"]) if h["start"] is not None else "not spoken"
+        where = clock(h["start"]) if h["start"] is not None else "not spoken"
         table.add_row(where, f"{escape(_hit_title(h))}\n[dim]{h['source']}[/]", " ".join(snippet.split()),
                       escape(h["url"]))
     Console().print(table)
@@ -304,11 +297,11 @@ def _print_context(archive, hit: dict[str, Any], seconds: float) -> None:
     transcript = archive.transcript(hit["video_id"])
     if transcript is None:
         return
-    click.echo(f"--- {hit['video_title'] or hit['video_id']} around {fmt_time(hit['start'])}")
+    click.echo(f"--- {hit['video_title'] or hit['video_id']} around {clock(hit['start'])}")
     for s in transcript.segments:
         if s.end >= hit["start"] - seconds and s.start <= hit["start"] + seconds:
             mark = ">" if s.start <= hit["start"] < s.end + 0.01 else " "
-            click.echo(f"{mark} [{fmt_time(s.start)}] {s.text.strip()}")
+            click.echo(f"{mark} [{clock(s.start)}] {s.text.strip()}")
 
 
 PLAYERS = (("mpv", lambda start, target: ["mpv", f"--start={start}", target]),
@@ -331,7 +324,7 @@ def play_hit(archive, hit: dict[str, Any]) -> None:
         if shutil.which(player):
             subprocess.Popen(command(start, target), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)  # an argument list, never a shell
-            click.echo(f"playing in {player} from {fmt_time(start)}", err=True)
+            click.echo(f"playing in {player} from {clock(start)}", err=True)
             return
     click.echo(f"no player found (install mpv or vlc); run: {shlex.join(PLAYERS[0][1](start, target))}", err=True)
 
@@ -364,7 +357,7 @@ def print_article(data: dict[str, Any]) -> None:
     console = Console()
     console.print(f"[bold]{escape(data['title'])}[/]\n{escape(data['url'])}  {data['date'] or ''}")
     for v in data["videos"]:
-        console.print(f"[dim]video {v['id']}: {escape(v['title'] or '')} ({fmt_time(v['duration'])})[/]")
+        console.print(f"[dim]video {v['id']}: {escape(v['title'] or '')} ({clock(v['duration'])})[/]")
     spoken = sum(1 for s in data["sentences"] if s["start"] is not None)
     console.print(f"[dim]{spoken} of {len(data['sentences'])} sentences spoken[/]\n")
     paragraph = None
@@ -375,11 +368,11 @@ def print_article(data: dict[str, Any]) -> None:
         if s["start"] is None:
             console.print(f"[red]  not spoken[/] [dim]{escape(s['text'])}[/]")
         else:
-            console.print(f"[cyan]{fmt_time(s['start'])}-{fmt_time(s['end'])}[/] {escape(s['text'])}")
+            console.print(f"[cyan]{clock(s['start'])}-{clock(s['end'])}[/] {escape(s['text'])}")
     if data["extra_speech"]:
         console.print("\n[bold]Said in the video but not in the article:[/]")
         for e in data["extra_speech"]:
-            console.print(f"[magenta]{fmt_time(e['start'])}-{fmt_time(e['end'])}[/] {escape(e['text'])}")
+            console.print(f"[magenta]{clock(e['start'])}-{clock(e['end'])}[/] {escape(e['text'])}")
 
 
 def print_video(data: dict[str, Any]) -> None:
@@ -388,10 +381,10 @@ def print_video(data: dict[str, Any]) -> None:
 
     console = Console()
     console.print(f"[bold]{escape(data['title'] or data['id'])}[/]\n{escape(data['url'])}")
-    console.print(f"[dim]{fmt_time(data['duration'])}, language {data['language']} "
+    console.print(f"[dim]{clock(data['duration'])}, language {data['language']} "
                   f"({(data['language_probability'] or 0):.2f}), {data['engine']} {data['model']}[/]")
     for s in data["segments"]:
-        console.print(f"[cyan]{fmt_time(s['start'])}[/] {escape(s['text'])}")
+        console.print(f"[cyan]{clock(s['start'])}[/] {escape(s['text'])}")
 
 
 @main.command()

@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ArchiverError
-from .store.files import TEMP_PREFIX, atomic_write_bytes, slugify
+from .timecode import clock
+from .store.files import TEMP_PREFIX, atomic_open, atomic_write_bytes, slugify
 from .verify import BUNDLE_FORMAT, BUNDLE_VERSION, MANIFEST, hash_tree
 
 STATIC = Path(__file__).parent / "export_static"
@@ -144,14 +145,6 @@ def safe_id(item_id: str) -> str:
 
 
 # ---------------------------------------------------------------- small formats
-
-
-def clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(seconds)
-    h, rest = divmod(seconds, 3600)
-    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
 def when(iso: str | None) -> str:
@@ -370,20 +363,11 @@ def _replace_dir(work: Path, out: Path) -> None:
 
 def _write_zip(work: Path, target: Path, top: str) -> None:
     """DIR.zip holding DIR/...; media is stored (already compressed), the rest deflated."""
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".zip", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with zipfile.ZipFile(raw, "w") as z:
-                for path in sorted(p for p in work.rglob("*") if p.is_file()):
-                    name = f"{top}/{path.relative_to(work).as_posix()}"
-                    stored = path.parent.parent.name == "videos" and path.name.startswith("media.")
-                    z.write(path, name, compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(target) as raw, zipfile.ZipFile(raw, "w") as z:
+        for path in sorted(p for p in work.rglob("*") if p.is_file()):
+            name = f"{top}/{path.relative_to(work).as_posix()}"
+            stored = path.parent.parent.name == "videos" and path.name.startswith("media.")
+            z.write(path, name, compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
 
 
 def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: Path,

@@ -515,5 +515,49 @@ def verify(bundle):
                f"manifest sha256 {report.manifest_sha256}")
 
 
+@main.group()
+def models():
+    """Speech models: which are available offline, and conversion for openai-whisper."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON on stdout.")
+@click.pass_context
+@handle_errors
+def models_list(ctx, as_json):
+    """Every model name --model takes, and whether it works offline here."""
+    from .transcribe.models import list_models
+
+    rows = list_models()
+    if as_json:
+        emit_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(expand=True)
+    for name in ("model", "engines", "offline", "multilingual", "from"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], ", ".join(row["engines"]), "yes" if row["offline"] else "no",
+                      "yes" if row["multilingual"] else "no", row["install"] or row["source"])
+    Console().print(table)
+
+
+@models.command("convert")
+@click.argument("model", default="tiny.en")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the checkpoint (default: the cache openai-whisper reads from).")
+@click.pass_context
+@handle_errors
+def models_convert(ctx, model, out):
+    """Convert CTranslate2 weights (a bundled name or a directory) into an openai-whisper checkpoint."""
+    try:
+        from .transcribe.convert import convert
+    except ImportError as e:
+        raise ArchiverError("converting needs PyTorch: pip install 'transcript-archiver[openai]'") from e
+    click.echo(str(convert(model, out)))
+
+
 if __name__ == "__main__":
     main()

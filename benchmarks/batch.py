@@ -11,18 +11,16 @@ as a subprocess while sampling /proc/stat (each core) and the process's own CPU 
 prints:
 
   the wall time of the batch against the sum of its transcription times, each measured
-  alone (Transcript.seconds: the engine's time on that file, stored in each transcript
-  JSON); the overhead, target at most 15%, and where it goes (before the first
-  transcription, between transcriptions, after the last);
+  alone after the batch (every video transcribed again, one after the other in this
+  process, the model loaded beforehand); the overhead, target at most 15%, and where the
+  time without transcription goes (before the first, between, after the last);
   how busy each core was while the batch transcribed, target at least 80% each, and the
   cores the batch process itself used (other processes on the machine show up too, and
   a note says how much).
 
-With --alone it then transcribes every video again, one after the other in this process
-(the model loaded beforehand), to show how much the batch's concurrent work slowed its
-transcriptions; on a machine that other work shares, that figure moves with their load.
+On a machine that other work shares, every figure moves with their load.
 
-    .venv/bin/python benchmarks/batch.py [--articles 20] [--jobs 2] [--alone] [--keep DIR]
+    .venv/bin/python benchmarks/batch.py [--articles 20] [--jobs 2] [--keep DIR]
 
 Exits non-zero when a target is missed.
 """
@@ -210,7 +208,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--alone", action="store_true", help="then transcribe each video again, alone")
     parser.add_argument("--keep", type=Path, help="keep the archive in this directory (it must not exist)")
     args = parser.parse_args()
 
@@ -257,12 +254,16 @@ def main() -> int:
     intervals = sorted((p.stat().st_mtime - t["seconds"], p.stat().st_mtime) for p, t in zip(files, transcripts))
     busy, own = sampler.during(intervals)
 
-    overhead = wall / in_batch - 1
+    # the baseline: each file transcribed again alone, one after the other, after the batch
+    # (the batch runs two at a time, so its own Transcript.seconds are not "alone")
+    alone, alone_cores = transcribe_alone([h.media for h in parts])
+    alone_sum = sum(alone.values())
+    overhead = wall / alone_sum - 1
     first_start = intervals[0][0] - started
     gaps = sum(max(0.0, b0 - a1) for (_, a1), (b0, _) in zip(intervals, intervals[1:]))
     print(f"wall time                       {wall:7.1f} s")
-    print(f"transcription, sum              {in_batch:7.1f} s   Transcript.seconds of the {len(transcripts)} "
-          "transcriptions, each measured alone")
+    print(f"transcription alone, sum        {alone_sum:7.1f} s   each of the {len(alone)} files once more, one at a "
+          f"time after the batch ({alone_cores:.2f} cores); {in_batch:.1f} s of engine time inside the batch")
     print(f"overhead                        {100 * overhead:6.1f} %   of the transcription time "
           f"(target <= {100 * TARGET_OVERHEAD:.0f}%)  {'ok' if overhead <= TARGET_OVERHEAD else 'MISSED'}")
     tail = started + wall - intervals[-1][1]
@@ -280,10 +281,6 @@ def main() -> int:
     if others > 0.2:
         print(f"  note: other processes used about {others:.1f} cores meanwhile (load average {load}); "
               "the times above are slower than on an idle machine")
-    if args.alone:
-        alone, alone_cores = transcribe_alone([h.media for h in parts])
-        print(f"transcription again, alone      {sum(alone.values()):7.1f} s   each file once more, one at a time "
-              f"after the batch ({alone_cores:.2f} cores), against {in_batch:.1f} s in the batch")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if overhead <= TARGET_OVERHEAD and busy_ok else 1

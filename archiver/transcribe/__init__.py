@@ -27,6 +27,7 @@ class TranscribeOptions:
     beam_size: int = 5
     language: str | None = None  # None: detect
     cpu_threads: int = 0  # 0: one per core
+    workers: int = 1  # transcriptions that may run at once on one loaded model (batches)
     vad_filter: bool = True  # skip long silences (faster, and no text invented over music)
     # Whisper tiny loops ("la la la ...") on robotic voices; forbidding a repeated 3-gram
     # stopped it and cut word error rate from 58% to 17% on such a narration (never worse elsewhere).

@@ -13,19 +13,20 @@ from .models import resolve_ctranslate2
 
 
 @functools.cache
-def load_model(name: str, compute_type: str, threads: int):
+def load_model(name: str, compute_type: str, threads: int, workers: int = 1):
     from faster_whisper import WhisperModel
 
     try:
         # faster-whisper's default of 4 threads is slower than one per core on a small machine
-        return WhisperModel(resolve_ctranslate2(name), device="cpu", compute_type=compute_type, cpu_threads=threads)
+        return WhisperModel(resolve_ctranslate2(name), device="cpu", compute_type=compute_type, cpu_threads=threads,
+                            num_workers=workers)
     except Exception as e:  # a missing model gives many exception types, all the same to the user
         raise ArchiverError(f"cannot load model {name!r} ({e}); see `archiver models list`") from e
 
 
 def run(audio: np.ndarray, options: TranscribeOptions) -> EngineResult:
     threads = options.cpu_threads or os.cpu_count() or 1
-    model = load_model(options.model, options.compute_type, threads)
+    model = load_model(options.model, options.compute_type, threads, options.workers)
     if options.language and not model.model.is_multilingual and options.language != "en":
         raise ArchiverError(f"model {options.model} is English-only; use a multilingual model for {options.language!r}")
     segments, info = model.transcribe(

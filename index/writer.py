@@ -14,6 +14,7 @@ large archive between two processes.
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -30,7 +31,17 @@ from .search import OutdatedIndex, forget, is_current, pack_times
 WRITER_TIMEOUT = 600.0  # seconds a second `add` waits for the first one's writer
 
 
+# Threads of one process (a batch transcribes two files at once) take turns: creating the
+# index and committing to it; other processes wait on Whoosh's own lock.
+_WRITING = threading.RLock()
+
+
 def open_index(index_dir: Path, create: bool = True):
+    with _WRITING:
+        return _open_index(index_dir, create)
+
+
+def _open_index(index_dir: Path, create: bool):
     if whoosh_index.exists_in(str(index_dir)):
         ix = whoosh_index.open_dir(str(index_dir))
         if not is_current(ix):
@@ -136,19 +147,20 @@ def owned_by(owner: str):
 
 def replace(index_dir: Path, owner_docs: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     """Replace, in one commit, every document of each owner (article or video id) with the given ones."""
-    ix = open_index(index_dir)
-    writer = FastSegmentWriter(ix, timeout=WRITER_TIMEOUT, delay=0.25)
-    try:
-        for owner, docs in owner_docs.items():
-            writer.delete_by_query(owned_by(owner))
-            for doc in docs:
-                writer.add_document(**whoosh_fields(doc))
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit()
-    Lexicon(index_dir).add(writer.written_words)
-    return {owner: len(docs) for owner, docs in owner_docs.items()}
+    with _WRITING:
+        ix = open_index(index_dir)
+        writer = FastSegmentWriter(ix, timeout=WRITER_TIMEOUT, delay=0.25)
+        try:
+            for owner, docs in owner_docs.items():
+                writer.delete_by_query(owned_by(owner))
+                for doc in docs:
+                    writer.add_document(**whoosh_fields(doc))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        Lexicon(index_dir).add(writer.written_words)
+        return {owner: len(docs) for owner, docs in owner_docs.items()}
 
 
 def rebuild(index_dir: Path, owner_docs: Iterable[tuple[str, list[dict[str, Any]]]],

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 
 import numpy as np
 
@@ -12,8 +13,16 @@ from . import EngineResult, TranscribeOptions
 from .models import resolve_ctranslate2
 
 
-@functools.cache
+_LOADING = threading.Lock()  # a batch's two transcription threads must share one model, not load two
+
+
 def load_model(name: str, compute_type: str, threads: int, workers: int = 1):
+    with _LOADING:
+        return _load_model(name, compute_type, threads, workers)
+
+
+@functools.cache
+def _load_model(name: str, compute_type: str, threads: int, workers: int):
     from faster_whisper import WhisperModel
 
     try:

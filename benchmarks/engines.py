@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Speed and accuracy of the speech engines on the shared fixtures.
+"""Speed and accuracy of the speech engines on the test fixtures.
 
 Each run (engine x configuration x fixture) is timed in a subprocess of its own: PyTorch's
 and CTranslate2's thread pools fight when both live in one process. A run loads the model
@@ -10,7 +10,7 @@ Figures per run: real-time factor (transcription seconds / audio seconds; lower 
 word error rate against the fixture's text (jiwer, after Whisper's own normalizers: English
 for the seed narration, basic for Spanish and German), CPU seconds.
 
-Fixtures: ../shared/fixtures/seed-article/narration.mp4 (173 s, English, tiny.en) against
+Fixtures: tests/fixtures/seed-article/narration.mp4 (173 s, English, tiny.en) against
 its truth.json sentences; multilingual/es.mp3 and de.mp3 (70 s each, base) against their .txt.
 
 Target: a faster-whisper configuration (int8) at least 4x faster than openai-whisper fp32
@@ -35,7 +35,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from support import FIXTURES, SEED  # noqa: E402
+
 SPEEDUP_TARGET = 4.0
 WER_MARGIN = 0.02
 WARMUP_SECONDS = 10
@@ -50,7 +53,7 @@ class Fixture:
 
 
 FIXTURE_SET = {
-    "seed": Fixture("seed", FIXTURES / "seed-article" / "narration.mp4", "tiny.en", "en"),
+    "seed": Fixture("seed", SEED / "narration.mp4", "tiny.en", "en"),
     "es": Fixture("es", FIXTURES / "multilingual" / "es.mp3", "base", "es"),
     "de": Fixture("de", FIXTURES / "multilingual" / "de.mp3", "base", "de"),
 }
@@ -181,7 +184,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.worker:
-        sys.path.insert(0, str(ROOT))
         print(json.dumps(worker(CONFIGS[args.worker[0]], FIXTURE_SET[args.worker[1]])))
         return 0
     if args.list:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from support import SEED, ffmpeg
-from support.articles import ARTICLES
 from support import narrate as generator
+from support.articles import ARTICLES
 
 VOICES = ("espeak:en-us", "espeak:en-gb-x-rp", "espeak:en+m3", "espeak:en-us+f2")
 
@@ -76,9 +76,9 @@ def narrated(count: int, root: Path, sentences: int = 2) -> list[Piece]:
     if not shutil.which("espeak-ng"):
         return seed_cuts(count, root)
     # Two at a time: each narration is mostly espeak-ng and ffmpeg processes, one core each.
+    voices = [VOICES[i % len(VOICES)] for i in range(count)]
     with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(lambda ip: narrate(ip[1], root / ip[1].name, VOICES[ip[0] % len(VOICES)]),
-                             enumerate(pieces(count, sentences))))
+        return list(pool.map(lambda piece, voice: narrate(piece, root / piece.name, voice), pieces(count, sentences), voices))
 
 
 def seed_cuts(count: int, root: Path) -> list[Piece]:

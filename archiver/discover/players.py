@@ -6,6 +6,7 @@
 - inside the article, an attribute whose whole value is a media file URL (a player's
   data-asset-source, a hidden input with the file name);
 - inside the article, a platform video URL written by a script (renderExternalContent(...));
+- a Brightcove player tag given only by data-account / data-video-id / data-player;
 - a player element (data-video-id) whose fallback <a href> is a video page yt-dlp reads.
 """
 from __future__ import annotations
@@ -32,6 +33,11 @@ def find(page: Page) -> Iterator[Found]:
         if url and is_web(url) and (is_media_path(url) or is_single_video(url)
                                     or (PLAYER_PATH.search(url) and has_specific_extractor(url))):
             yield Found(url, "embed", element.get("title"))
+    for player in page.doc.xpath("//*[@data-account and @data-video-id]"):  # a Brightcove player tag
+        account, video = player.get("data-account").strip(), player.get("data-video-id").strip()
+        if account.isdigit() and re.fullmatch(r"(?:ref:)?[\w-]+", video):
+            yield Found(f"https://players.brightcove.net/{account}/{player.get('data-player') or 'default'}_"
+                        f"{player.get('data-embed') or 'default'}/index.html?videoId={video}", "embed")
     for player in page.doc.xpath("//*[@data-video-id]"):
         for a in player.iter("a"):
             url = page.base.resolve(a.get("href"))

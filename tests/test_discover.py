@@ -2,7 +2,6 @@
 placeholders, no local file named by a page, `add --dry-run`, `--base-url`."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 

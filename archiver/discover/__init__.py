@@ -20,14 +20,12 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..media import is_media_path
 from ..models import VideoLink
 from .urls import Base
-
-FOUND_BY = ("video", "source", "json-ld", "embed", "meta", "link", "manual")
 
 # Query parameters that say who sent a visitor, never which video it is.
 TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|mc_[ce]id|igshid|si|feature|ref|ref_src|ref_url|"
@@ -157,13 +155,6 @@ PLAYER_WITHOUT_VIDEO = re.compile(
 def _placeholder(url: str) -> bool:
     """A player with no video in it: 'youtube.com/embed/', a Brightcove player without videoId."""
     return bool(PLAYER_WITHOUT_VIDEO.match(url))
-
-
-def iter_attrs(element, names: Iterable[str]) -> Iterator[str]:
-    for name in names:
-        value = element.get(name)
-        if value and value.strip():
-            yield value.strip()
 
 
 def base_for(html: str | None, *, url: str | None = None, folder: Path | None = None,

@@ -580,7 +580,7 @@ def timestamp(ctx, bundle, tsa):
     """Ask an RFC 3161 timestamp authority to timestamp a bundle's manifest.json; the token
     is stored in the bundle as manifest.json.tsr (the only request that goes to the network)."""
     from . import config as config_mod
-    from .export import add_file
+    from .export import add_timestamp
     from .timestamp import TSR, check_token, request_token
     from .verify import MANIFEST, open_bundle
 
@@ -593,7 +593,7 @@ def timestamp(ctx, bundle, tsa):
         with opened.open(MANIFEST) as f:
             manifest = f.read()
     token = request_token(manifest, tsa)
-    add_file(bundle, TSR, token)
+    add_timestamp(bundle, token)
     check = check_token(token, manifest)
     click.echo(f"timestamped: manifest.json at {check.time} by {check.tsa}; stored as {TSR}")
 

@@ -426,8 +426,8 @@ def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: P
 
 
 def sha256sums(root: Path) -> str:
-    """`sha256sum -c SHA256SUMS` checks every file, manifest and signature included (not the
-    timestamp, which `archiver timestamp` may add later, nor SHA256SUMS itself)."""
+    """`sha256sum -c SHA256SUMS` checks every file, manifest and signature included
+    (`archiver timestamp` adds the timestamp's line)."""
     lines = [f"{e['sha256']}  {e['path']}" for e in hash_tree(root, skip={SUMS, TSR})]
     return "\n".join(lines) + "\n"
 
@@ -512,19 +512,30 @@ def _derived(v: VideoItem, root: Path) -> list[dict[str, Any]]:
             if (root / v.dir / name).exists()]
 
 
-def add_file(bundle: Path, name: str, data: bytes) -> None:
-    """Put one more file (the timestamp) into a bundle directory or .zip, atomically."""
+def add_timestamp(bundle: Path, token: bytes) -> None:
+    """Put manifest.json.tsr into a bundle directory or .zip (atomically), and its line into SHA256SUMS."""
+    import hashlib
+
+    from .verify import open_bundle
+
+    with open_bundle(bundle) as opened:
+        with opened.open(SUMS) as f:
+            sums = [line for line in f.read().decode("utf-8").splitlines() if not line.endswith(f"  {TSR}")]
+    sums_bytes = ("\n".join(sums + [f"{hashlib.sha256(token).hexdigest()}  {TSR}"]) + "\n").encode("utf-8")
+    files = {TSR: token, SUMS: sums_bytes}
     if bundle.is_dir():
-        atomic_write_bytes(bundle / name, data)
+        for name, data in files.items():
+            atomic_write_bytes(bundle / name, data)
         return
     with zipfile.ZipFile(bundle) as old:
         manifests = [m for m in old.namelist() if m == MANIFEST or m.endswith("/" + MANIFEST)]
         prefix = min(manifests, key=len)[: -len(MANIFEST)] if manifests else ""
         with atomic_open(bundle) as raw, zipfile.ZipFile(raw, "w") as new:
             for info in old.infolist():
-                if info.filename != prefix + name:
+                if info.filename[len(prefix):] not in files:
                     new.writestr(info, old.read(info))
-            new.writestr(prefix + name, data, compress_type=zipfile.ZIP_DEFLATED)
+            for name, data in files.items():
+                new.writestr(prefix + name, data, compress_type=zipfile.ZIP_DEFLATED)
 
 
 def _write(path: Path, text: str) -> None:

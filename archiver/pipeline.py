@@ -433,13 +433,13 @@ def capture_article(archive: Archive, article: Article, report: ArticleReport, p
         http = custody.get("http") or []
         videos.append(capture.VideoCapture(link.url, media, archive.catalog.video(video.id)["sha256"],
                                            archive.layout.media_dir(video.id) / "info.json",
-                                           http[-1] if len(http) == 1 else None))
+                                           http[0] if len(http) == 1 and custody.get("url") == link.url else None))
     recorded = provenance.last_step(folder / provenance.FILE, "capture") or {}
     wanted = sorted(v.sha256 for v in videos)
     if target.exists() and not changed and recorded.get("videos_sha256") == wanted:
         return  # the same page and the same videos as the capture kept before
     sha256 = capture.write_wacz(target, article.id, article.title, page, videos=videos,
-                                local_source=original if page is None else None,
+                                local_source=Path(article.source).expanduser().resolve() if page is None else None,
                                 local_bytes=original.read_bytes() if page is None else None)
     provenance.append(folder / provenance.FILE, {}, provenance.step(
         "capture", output=provenance.file_entry(target, sha256=sha256), videos_sha256=wanted,

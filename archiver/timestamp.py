@@ -6,7 +6,8 @@ application/timestamp-query and returns the DER TimeStampResp, which the bundle 
 `manifest.json.tsr`. `check_token` verifies one: the imprint against manifest.json, the
 CMS signature against the certificate the token carries, and, when the reviewer gives the
 TSA's CA (`--tsa-ca`), the chain to it. Parsing and verifying are rfc3161-client's (Trail of
-Bits; Rust ASN.1 and PKCS#7 underneath), never our own ASN.1.
+Bits; Rust ASN.1 and PKCS#7 underneath); without a CA, the signer's signature is checked
+with asn1crypto (parsing) and cryptography (the signature). No ASN.1 of our own.
 
 Whether a TSA is trustworthy is the reviewer's call: without --tsa-ca we say which
 certificate signed and that its chain was not checked.
@@ -69,13 +70,19 @@ def _decode(der: bytes):
 
 def check_token(der: bytes, data: bytes, ca_file: Path | None = None) -> TokenCheck:
     """Is `der` an RFC 3161 response granting a token over `data`, validly signed?"""
+    if ca_file is not None:
+        roots = _load_certificates(ca_file)  # a bad CA file is the reviewer's error, not the token's
+    try:
+        return _check(der, data, ca_file, roots if ca_file is not None else None)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:  # a damaged token, any layer
+        return TokenCheck(False, f"not a readable RFC 3161 timestamp response ({type(e).__name__}: {e})")
+
+
+def _check(der: bytes, data: bytes, ca_file: Path | None, roots) -> TokenCheck:
     import cryptography.x509
     from rfc3161_client import PKIStatus, VerificationError, VerifierBuilder
 
-    try:
-        response = _decode(der)
-    except ValueError as e:
-        return TokenCheck(False, f"not an RFC 3161 timestamp response ({e})")
+    response = _decode(der)
     if PKIStatus(response.status) not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
         return TokenCheck(False, f"the TSA refused the request (status {response.status}: "
                                  f"{' '.join(response.status_string) or 'no reason given'})")
@@ -95,17 +102,58 @@ def check_token(der: bytes, data: bytes, ca_file: Path | None = None) -> TokenCh
     if signer is None:
         return TokenCheck(False, "the token carries no certificate of its signer (requested with certReq)", when)
     subject = signer.subject.rfc4514_string()
-    if ca_file is not None:
-        roots = _load_certificates(ca_file)
-        builder = VerifierBuilder(roots=roots, intermediates=[c for c in certificates if c != signer and c not in roots])
-    else:  # the token's own certificate as the only anchor: checks the signature, not who the TSA is
-        builder = VerifierBuilder(roots=[signer])
-    try:
+    if ca_file is None:  # the signature by the certificate the token carries; who the TSA is stays open
+        problem = _signed_by(der, signer)
+        if problem:
+            return TokenCheck(False, f"the token's signature does not verify against its certificate ({subject}): "
+                                     f"{problem}", when, subject)
+        return TokenCheck(True, None, when, subject)
+    # roots only: rfc3161-client trusts every certificate it is given (intermediates too), while
+    # the certificates inside the token serve as untrusted chain material
+    builder = VerifierBuilder(roots=roots)
+    try:  # the CMS signature, the chain to the reviewer's CA at genTime, the critical timeStamping EKU
         builder.build().verify(response, imprint.message)
     except (VerificationError, ValueError) as e:
-        where = f"the CA in {ca_file}" if ca_file else f"its certificate ({subject})"
-        return TokenCheck(False, f"the token's signature does not verify against {where}: {e}", when, subject)
-    return TokenCheck(True, None, when, subject, chain_checked=ca_file is not None)
+        return TokenCheck(False, f"the token's signature does not verify against the CA in {ca_file}: {e}",
+                          when, subject)
+    return TokenCheck(True, None, when, subject, chain_checked=True)
+
+
+def _signed_by(der: bytes, certificate) -> str | None:
+    """Check the token's CMS SignerInfo against one certificate, without a chain: the signed
+    attributes carry the digest of the TSTInfo, and the signature covers those attributes
+    (RFC 5652 5.4). asn1crypto parses, cryptography verifies; None when it holds."""
+    from asn1crypto import tsp
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    signed = tsp.TimeStampResp.load(der)["time_stamp_token"]["content"]
+    info = signed["signer_infos"][0]
+    digest_name = info["digest_algorithm"]["algorithm"].native
+    content = signed["encap_content_info"]["content"].contents
+    attributes = {a["type"].native: a["values"][0].native for a in info["signed_attrs"]}
+    if attributes.get("message_digest") != hashlib.new(digest_name, content).digest():
+        return "the signed digest is not the digest of the token's content"
+    signed_bytes = b"\x31" + info["signed_attrs"].dump()[1:]  # signed as a SET OF, stored [0] IMPLICIT
+    chosen = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}.get(digest_name)
+    if chosen is None:
+        return f"unsupported digest {digest_name}"
+    key, signature = certificate.public_key(), info["signature"].native
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            pss = info["signature_algorithm"].signature_algo == "rsassa_pss"
+            key.verify(signature, signed_bytes, padding.PSS(padding.MGF1(chosen), padding.PSS.AUTO) if pss
+                       else padding.PKCS1v15(), chosen)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, signed_bytes, ec.ECDSA(chosen))
+        else:
+            key.verify(signature, signed_bytes)  # Ed25519 / Ed448
+    except InvalidSignature:
+        return "the signature does not match"
+    except (TypeError, ValueError) as e:
+        return str(e)
+    return None
 
 
 def _signer(response, certificates):

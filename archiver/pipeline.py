@@ -184,12 +184,14 @@ class AddReport:
 
 
 def is_video_source(source: str) -> bool:
-    from .download import has_specific_extractor
+    """A media file or URL, or one video on a video platform; any other page is an article
+    (its videos are discovered in it)."""
+    from .discover.platforms import is_single_video
 
     if "://" not in source:
         suffix = Path(source).suffix.lower()
         return suffix not in ARTICLE_SUFFIXES and (is_media_path(source) or Path(source).is_file())
-    return is_media_path(source) or has_specific_extractor(source)
+    return is_media_path(source) or is_single_video(source)
 
 
 # ---------------------------------------------------------------- videos
@@ -352,17 +354,16 @@ class Fetched:
     article: Article | None = None
 
 
-def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet) -> Fetched:
+def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet,
+                  base_url: str | None = None) -> Fetched:
     """The network half of an article: read it, keep the original, download its videos."""
-    from .download import has_specific_extractor
-
     report = ArticleReport(None, source)
     catalog, layout = archive.catalog, archive.layout
     cfg = archive.config["download"]
     pages: list = []  # the HTTP exchange of a URL source
     try:
         progress(f"reading {source}")
-        article, original, file_name = read_article(source, has_specific_extractor, cfg["timeout"], cfg["retries"],
+        article, original, file_name = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url,
                                                     on_fetch=pages.append)
     except ArchiverError as e:
         report.status, report.error = "failed", str(e)
@@ -475,16 +476,31 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
 
 
 def _manual_links(article: Article, extra_videos: list[str]):
+    """--video: what the user typed, the only way a local file joins a page's videos."""
     from .models import VideoLink
 
     known = {link.url for link in article.links}
     out = []
     for video in extra_videos:
-        url = video if "://" in video else str(Path(video).expanduser().resolve())
+        url = _source_key(video)
         if url not in known:
             out.append(VideoLink(url, "manual"))
             known.add(url)
     return out
+
+
+def _source_key(source: str) -> str:
+    return source if "://" in source else str(Path(source).expanduser().resolve())
+
+
+def _unique_sources(sources: list[str]) -> dict[str, str]:
+    """source -> key (absolute path for files); the same source twice in one call is kept once."""
+    keys: dict[str, str] = {}
+    for source in (s.strip() for s in sources):
+        key = _source_key(source) if source else ""
+        if source and key not in keys.values():
+            keys[source] = key
+    return keys
 
 
 def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript]) -> None:
@@ -515,7 +531,7 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
 
 def add(archive: Archive, sources: list[str], videos: list[str] | None = None, progress: Progress = _quiet,
         options: TranscribeOptions | None = None, on_item: Callable[[], None] | None = None,
-        jobs: int = 1) -> AddReport:
+        jobs: int = 1, base_url: str | None = None) -> AddReport:
     """Archive every source; failures are reported per item and never stop the others.
 
     With jobs > 1, articles are fetched and videos downloaded by `jobs` threads (at most
@@ -524,17 +540,14 @@ def add(archive: Archive, sources: list[str], videos: list[str] | None = None, p
     download, not after all of them.
     """
     with archive.writing(progress):
-        return _add(archive, sources, videos, progress, options, on_item, jobs)
+        return _add(archive, sources, videos, progress, options, on_item, jobs, base_url)
 
 
 def _add(archive: Archive, sources: list[str], videos: list[str] | None, progress: Progress,
-         options: TranscribeOptions | None, on_item: Callable[[], None] | None, jobs: int) -> AddReport:
+         options: TranscribeOptions | None, on_item: Callable[[], None] | None, jobs: int,
+         base_url: str | None) -> AddReport:
     archive.clean_temp_files()
-    keys: dict[str, str] = {}
-    for source in (s.strip() for s in sources):
-        key = source if "://" in source else str(Path(source).expanduser().resolve())
-        if source and key not in keys.values():  # the same source twice in one call is archived once
-            keys[source] = key
+    keys = _unique_sources(sources)
 
     def unexpected(source: str, e: Exception, fetched: Fetched | None = None) -> Fetched:
         """A bug or an OS error in one item is that item's failure, not the batch's."""
@@ -548,7 +561,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
             with archive.host_slot(source):
                 if is_video_source(source):
                     return Fetched(fetch_video(archive, keys[source], progress))
-                return fetch_article(archive, source, videos or [], progress)
+                return fetch_article(archive, source, videos or [], progress, base_url)
         except Exception as e:  # noqa: BLE001 (reported per item, with its type)
             return unexpected(source, e)
 
@@ -596,6 +609,41 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
         if item.error:
             report.errors.append(item.error)
     archive.clean_temp_files()
+    return report
+
+
+@dataclass
+class PlannedVideo:
+    url: str
+    found_by: str
+    title: str | None = None
+
+
+def plan(sources: list[str], videos: list[str] | None = None, config: dict[str, Any] | None = None,
+         base_url: str | None = None) -> AddReport:
+    """`add --dry-run`: read the articles and say which videos `add` would archive, without
+    requesting any video URL and without touching an archive. Statuses are "planned"."""
+    from .models import VideoLink
+
+    cfg = (config or config_mod.load())["download"]
+    report = AddReport()
+    for source, key in _unique_sources(sources).items():
+        if is_video_source(source):
+            report.videos.append(VideoReport(None, key, status="planned"))
+            continue
+        item = ArticleReport(article_id_for(source), source, status="planned")
+        try:
+            article, _, _ = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url)
+        except ArchiverError as e:
+            item.status, item.error = "failed", str(e)
+            report.errors.append(str(e))
+        else:
+            item.title = article.title
+            links: list[VideoLink] = article.links + _manual_links(article, videos or [])
+            item.videos = [PlannedVideo(link.url, link.found_by, link.title) for link in links]
+            if not links:
+                item.note = "no video found in the article; `add` would archive the text only"
+        report.articles.append(item)
     return report
 
 

@@ -64,11 +64,13 @@ def server(tmp_path):
 def test_a_cut_off_page_is_a_failure_that_is_retried_and_recorded(server, tmp_path, how):
     liar = Liar(how, lies=99)
     url = server.route(f"/{how}.html", liar)
-    report = run_json("add", url, archive=tmp_path / "a")
+    config = tmp_path / "quick.toml"
+    config.write_text("[download]\nretries = 2\n")
+    report = run_json("--config", str(config), "add", url, archive=tmp_path / "a")
     article = report["articles"][0]
     assert article["status"] == "failed", "a page cut in half was archived as if complete"
     assert "incomplete page" in article["error"] and url in article["error"]
-    assert liar.requests == 5, "config [download] retries = 5 attempts"
+    assert liar.requests == 2, "config [download] retries = 2 attempts"
     status = run_json("status", archive=tmp_path / "a")
     row = status["articles"][0]
     assert (row["stage"], row["status"]) == ("fetch", "failed") and "incomplete page" in row["error"]

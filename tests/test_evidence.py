@@ -404,7 +404,8 @@ TAMPERING = {
     "a changed signature": (lambda b, s: _flip(b / "manifest.json.sig"), "signature: manifest.json.sig is not"),
     "a changed SHA256SUMS": (lambda b, s: (b / "SHA256SUMS").write_text(
         "0" * 64 + (b / "SHA256SUMS").read_text()[64:]), "changed: SHA256SUMS"),
-    "a changed timestamp": (lambda b, s: _flip(b / "manifest.json.tsr"), "timestamp: manifest.json.tsr"),
+    # the middle of this token is the TSA's certificate, outside what the TSA signed: SHA256SUMS names it
+    "a changed timestamp": (lambda b, s: _flip(b / "manifest.json.tsr"), "changed: SHA256SUMS or manifest.json.tsr"),
     "a missing file": (lambda b, s: (b / f"videos/{s['video']}/provenance.json").unlink(), "missing: videos/"),
     "a missing signature": (lambda b, s: (b / "manifest.json.sig").unlink(), "unsigned: no manifest.json.sig"),
     "an added file": (lambda b, s: (b / "assets" / "extra.js").write_text("x"), "unexpected: assets/extra.js"),

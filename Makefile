@@ -23,7 +23,7 @@ $(CORE): pyproject.toml Makefile
 $(TEST): $(CORE)
 	# torch first, pinned: it takes the CPU wheel on disk instead of a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,openai-deps,multilingual]'
+	$(BIN)/pip install --quiet -e '.[test,evidence-test,openai-deps,multilingual]'
 	# openai-whisper without triton, which its CPU path never uses
 	$(BIN)/pip install --quiet --no-deps 'openai-whisper>=20240930'
 	touch $@
@@ -44,10 +44,11 @@ demo: $(CORE)
 	$(BIN)/archiver --archive demo-archive search "Idlib" --limit 3
 
 # Debian packages of the tests and benchmarks: Chromium for the export bundle's browser
-# tests; espeak-ng and flite, the voices of generated narrations (tests/support/narrate.py).
+# tests; espeak-ng and flite, the voices of generated narrations (tests/support/narrate.py);
+# openssl for the signature and the loopback timestamp authority (`openssl ts -reply`).
 # Installed only when one is missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := chromium espeak-ng flite
+DEBIAN_PACKAGES := chromium espeak-ng flite openssl
 system-deps:
 	@for p in $(DEBIAN_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing=1; done; \
 	[ -z "$$missing" ] || { \

@@ -122,14 +122,14 @@ class Archive:
                 fcntl.flock(lock, fcntl.LOCK_EX)
             self._writers = 1
             # No writer is alive but us: a row still `running` is what a killed run left.
-            self.catalog.end_running("the run that was archiving it ended before it finished")
+            self.catalog.end_running("the run archiving it was killed or crashed")
             try:
                 yield
             except BaseException:  # Ctrl-C, SIGTERM: threads still at work may not write after this
-                self.catalog.end_running("the run was interrupted", stop_writes=True)
+                self.catalog.end_running("the run was stopped (Ctrl-C or SIGTERM)", stop_writes=True)
                 raise
             else:  # only a bug of ours leaves a row `running` here
-                self.catalog.end_running("the run ended before it finished")
+                self.catalog.end_running("the run ended without finishing it")
             finally:
                 self._writers = 0
                 fcntl.flock(lock, fcntl.LOCK_UN)

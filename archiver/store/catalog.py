@@ -223,7 +223,7 @@ class Catalog:
         and `why`, so that `status` shows it and `retry` runs it again. Only the archive's one
         writer calls this (rows are `running` only while a writer works on them); with
         `stop_writes`, later writes raise WritesStopped (threads still working after Ctrl-C)."""
-        reason = f" ({why}); `archiver retry` resumes it"
+        reason = f": {why}; `archiver retry` resumes it"
         with self.lock:
             for table, name in (("articles", "source"), ("videos", "url")):
                 self._exec(f"UPDATE {table} SET status = 'failed', updated_at = ?, "

@@ -107,10 +107,15 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
 @click.option("--language", help="Force the spoken language (e.g. en, es); default: detect.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 32), default=1, show_default=True,
               help="Fetch articles and download videos in parallel (transcription runs alongside).")
+@click.option("--dry-run", is_flag=True,
+              help="Read the articles and list the videos that would be archived; download nothing, write nothing.")
+@click.option("--base-url", metavar="URL",
+              help="The web address of a saved local page: its relative links resolve against it "
+                   "(default: the page's canonical link or og:url).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.pass_context
 @handle_errors
-def add(ctx, sources, videos, from_file, engine, model, language, jobs, as_json):
+def add(ctx, sources, videos, from_file, engine, model, language, jobs, dry_run, base_url, as_json):
     """Archive articles (URL, .html, .md, .txt) and videos (URL or media file).
 
     Each article's linked videos are downloaded, transcribed, aligned to its text and
@@ -126,16 +131,43 @@ def add(ctx, sources, videos, from_file, engine, model, language, jobs, as_json)
         sources, videos = list(videos), []
     if not sources:
         raise ArchiverError("nothing to add: give article or video sources (see `archiver add --help`)")
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise ArchiverError(f"--base-url {base_url}: give an http(s) address, e.g. https://news.example/2020/story.html")
+    if dry_run:
+        return dry_run_add(ctx, sources, list(videos), base_url, as_json)
     archive = open_archive(ctx)
     options = archive.transcribe_options(engine=engine, model=model, language=language)
     report = run_with_progress(
         lambda progress, on_item: run_add(archive, sources, list(videos), options=options, progress=progress,
-                                          on_item=on_item, jobs=jobs),
+                                          on_item=on_item, jobs=jobs, base_url=base_url),
         total=len(sources), quiet=as_json)
     if as_json:
         emit_json(add_report_json(report))
     else:
         print_add_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def dry_run_add(ctx, sources: list[str], videos: list[str], base_url: str | None, as_json: bool) -> None:
+    """`add --dry-run`: no archive is opened (none is created), no video URL is requested."""
+    from . import config as config_mod
+    from .pipeline import plan
+
+    report = plan(sources, videos, config_mod.load(ctx.obj.get("config")), base_url=base_url)
+    if as_json:
+        emit_json(add_report_json(report))
+    else:
+        for a in report.articles:
+            title = f"  {one_line(a.title, 100)}" if a.title else ""
+            click.echo(f"{'planned' if a.status == 'planned' else 'FAILED':8} article {one_line(a.id or a.url)}{title}")
+            for v in a.videos:
+                click.echo(f"{'':8}   video {v.found_by:8} {one_line(v.url)}" + (f"  {one_line(v.title, 80)}" if v.title else ""))
+            if a.note:
+                click.echo(f"{'':8} note: {a.note}")
+        for v in report.videos:
+            click.echo(f"planned  video {one_line(v.url)}")
+        for error in report.errors:
+            click.echo(f"error: {one_line(error)}", err=True)
     sys.exit(0 if report.ok else 1)
 
 
@@ -164,6 +196,10 @@ def run_with_progress(work: Callable, total: int, quiet: bool):
 
 def add_report_json(report) -> dict[str, Any]:
     def video(v) -> dict[str, Any]:
+        if hasattr(v, "found_by"):  # a dry run's planned video
+            return {"url": v.url, "found_by": v.found_by, "title": v.title}
+        if v.status == "planned":
+            return {"url": v.url, "found_by": "manual", "title": None, "status": "planned"}
         return {"id": v.id, "url": v.url, "status": v.status, "error": v.error,
                 "downloaded": v.downloaded, "transcribed": v.transcribed}
 

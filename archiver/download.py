@@ -236,3 +236,80 @@ def copy_local(path: Path, media_root: Path) -> tuple[Fetched, str]:
                                            "original_path": str(path.resolve()), "filesize": path.stat().st_size,
                                            "duration": duration, "epoch": now()})
     return Fetched(video_id, str(path.resolve()), path.stem, work, name, "file", None, duration), sha256
+
+
+# ---------------------------------------------------------------- embeds in a page, offline
+
+
+class _NetworkForbidden(Exception):
+    pass
+
+
+@functools.cache
+def _offline_ydl():
+    """A YoutubeDL whose every request fails: embed detection must never touch the network
+    (some extractors' embed code fetches a page or a player config to look further)."""
+    from yt_dlp import YoutubeDL
+
+    class Offline(YoutubeDL):
+        def urlopen(self, req):
+            raise _NetworkForbidden(getattr(req, "url", str(req)))
+
+    return Offline({"quiet": True, "no_warnings": True, "logger": _QuietLogger(), "noplaylist": True})
+
+
+# HTML5MediaEmbed reads <video>/<audio> (discover/tags.py does, with our scheme rules); the
+# others here wrap a whole page or quoted HTML, not an embed.
+_NOT_EMBEDS = {"Generic", "HTML5MediaEmbed", "QuotedHTML", "ElementorEmbed"}
+
+
+@functools.cache
+def _embed_extractors() -> tuple:
+    return tuple(ie for ie in _specific_extractors() if ie.ie_key() not in _NOT_EMBEDS)
+
+
+def embedded_video_urls(page_url: str, html: str) -> list[str]:
+    """The players yt-dlp's extractors recognise in a page (YouTube, Vimeo, Dailymotion,
+    Brightcove, JW Player, Twitter, Facebook, ...), as URLs, without any request."""
+    from yt_dlp.utils import unsmuggle_url
+
+    ydl, urls = _offline_ydl(), []
+    for ie in _embed_extractors():
+        try:
+            for info in ie.extract_from_webpage(ydl, page_url, html):
+                url = info.get("url") if isinstance(info, dict) else None
+                if isinstance(url, str):
+                    urls.append(unsmuggle_url(url)[0].split('"')[0].split("'")[0].strip())
+        except Exception:  # noqa: BLE001 (one extractor's odd regex or a forbidden request: skip it)
+            continue
+    return urls
+
+
+def jwplayer_media(html: str) -> list[tuple[str, str | None]]:
+    """The files of a JW Player set up inline (`jwplayer("id").setup({...})`): (url, title)."""
+    from yt_dlp.extractor.common import InfoExtractor
+    from yt_dlp.utils import js_to_json
+
+    ie = InfoExtractor(_offline_ydl())
+    out = []
+    for match in _JW_SETUP.finditer(html):
+        try:
+            data = ie._find_jwplayer_data(match.group(0), None, transform_source=js_to_json)
+        except Exception:  # noqa: BLE001
+            data = None
+        playlist = (data or {}).get("playlist") if isinstance(data, dict) else None
+        items = playlist if isinstance(playlist, list) else [data] if isinstance(data, dict) else []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            sources = item.get("sources") if isinstance(item.get("sources"), list) else []
+            files = [item.get("file")] + [s.get("file") for s in sources if isinstance(s, dict)]
+            file = next((f for f in files if isinstance(f, str) and f.strip()), None)
+            if file:
+                out.append((file.strip(), item.get("title") if isinstance(item.get("title"), str) else None))
+    return out
+
+
+import re as _re  # noqa: E402
+
+_JW_SETUP = _re.compile(r"jwplayer\((?P<q>['\"])[^'\" ]+(?P=q)\)\s*\.setup\s*\(.*?\}\s*\)\s*;", _re.S)

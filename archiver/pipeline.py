@@ -194,12 +194,14 @@ def canonical_source(source: str) -> str:
 
 
 def is_video_source(source: str) -> bool:
-    from .download import has_specific_extractor
+    """A media file or URL, or one video on a video platform; any other page is an article
+    (its videos are discovered in it)."""
+    from .discover.platforms import is_single_video
 
     if "://" not in source:
         suffix = Path(source).suffix.lower()
         return suffix not in ARTICLE_SUFFIXES and (is_media_path(source) or Path(source).is_file())
-    return is_media_path(source) or has_specific_extractor(source)
+    return is_media_path(source) or is_single_video(source)
 
 
 # ---------------------------------------------------------------- videos
@@ -359,11 +361,9 @@ class Fetched:
 
 
 def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet,
-                  spelled: str | None = None) -> Fetched:
+                  base_url: str | None = None, spelled: str | None = None) -> Fetched:
     """The network half of an article: read it, keep the original, download its videos.
     `source` is canonical (see canonical_source), `spelled` as the user gave it."""
-    from .download import has_specific_extractor
-
     report = ArticleReport(None, spelled or source)
     catalog, layout = archive.catalog, archive.layout
     cfg = archive.config["download"]
@@ -372,8 +372,7 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
     try:
         progress(f"reading {source}")
         with archive.host_slot(source):
-            article, original, file_name = read_article(source, has_specific_extractor, cfg["timeout"],
-                                                        cfg["retries"])
+            article, original, file_name = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url)
         article.id = article_id
         article.links.extend(_manual_links(article, extra_videos))
         atomic_write_bytes(layout.article_dir(article.id) / file_name, original)
@@ -441,6 +440,7 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
 
 
 def _manual_links(article: Article, extra_videos: list[str]):
+    """--video: what the user typed, the only way a local file joins a page's videos."""
     from .models import VideoLink
 
     known = {link.url for link in article.links}
@@ -451,6 +451,16 @@ def _manual_links(article: Article, extra_videos: list[str]):
             out.append(VideoLink(url, "manual"))
             known.add(url)
     return out
+
+
+def _unique_sources(sources: list[str]) -> dict[str, str]:
+    """canonical source -> as the user first spelled it: the same source twice in one call,
+    however spelled, is archived once."""
+    batch: dict[str, str] = {}
+    for spelled in (s.strip() for s in sources):
+        if spelled:
+            batch.setdefault(canonical_source(spelled), spelled)
+    return batch
 
 
 def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript]) -> None:
@@ -473,7 +483,7 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
 
 def add(archive: Archive, sources: list[str], videos: list[str] | None = None, progress: Progress = _quiet,
         options: TranscribeOptions | None = None, on_item: Callable[[], None] | None = None,
-        jobs: int = 1) -> AddReport:
+        jobs: int = 1, base_url: str | None = None) -> AddReport:
     """Archive every source; failures are reported per item and never stop the others.
 
     With jobs > 1, articles are fetched and videos downloaded by `jobs` threads (at most
@@ -482,16 +492,14 @@ def add(archive: Archive, sources: list[str], videos: list[str] | None = None, p
     download, not after all of them.
     """
     with archive.writing(progress):
-        return _add(archive, sources, videos, progress, options, on_item, jobs)
+        return _add(archive, sources, videos, progress, options, on_item, jobs, base_url)
 
 
 def _add(archive: Archive, sources: list[str], videos: list[str] | None, progress: Progress,
-         options: TranscribeOptions | None, on_item: Callable[[], None] | None, jobs: int) -> AddReport:
+         options: TranscribeOptions | None, on_item: Callable[[], None] | None, jobs: int,
+         base_url: str | None) -> AddReport:
     archive.clean_temp_files()
-    batch: dict[str, str] = {}  # canonical source -> as the user first spelled it
-    for spelled in (s.strip() for s in sources):
-        if spelled:  # the same source twice in one call, however spelled, is archived once
-            batch.setdefault(canonical_source(spelled), spelled)
+    batch = _unique_sources(sources)
 
     def unexpected(source: str, e: Exception, fetched: Fetched | None = None) -> Fetched:
         """What escapes the stages (they record their own failures) is still this item's alone."""
@@ -504,7 +512,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
         try:
             if is_video_source(source):
                 return Fetched(fetch_video(archive, source, progress))
-            return fetch_article(archive, source, videos or [], progress, spelled=batch[source])
+            return fetch_article(archive, source, videos or [], progress, base_url=base_url, spelled=batch[source])
         except Exception as e:  # noqa: BLE001 (reported per item, with its type)
             return unexpected(source, e)
 
@@ -565,6 +573,41 @@ def _pool(workers: int, name: str):
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+@dataclass
+class PlannedVideo:
+    url: str
+    found_by: str
+    title: str | None = None
+
+
+def plan(sources: list[str], videos: list[str] | None = None, config: dict[str, Any] | None = None,
+         base_url: str | None = None) -> AddReport:
+    """`add --dry-run`: read the articles and say which videos `add` would archive, without
+    requesting any video URL and without touching an archive. Statuses are "planned"."""
+    from .models import VideoLink
+
+    cfg = (config or config_mod.load())["download"]
+    report = AddReport()
+    for key, source in _unique_sources(sources).items():
+        if is_video_source(key):
+            report.videos.append(VideoReport(None, key, status="planned"))
+            continue
+        item = ArticleReport(article_id_for(key), source, status="planned")
+        try:
+            article, _, _ = read_article(key, cfg["timeout"], cfg["retries"], base_url=base_url)
+        except ArchiverError as e:
+            item.status, item.error = "failed", str(e)
+            report.errors.append(str(e))
+        else:
+            item.title = article.title
+            links: list[VideoLink] = article.links + _manual_links(article, videos or [])
+            item.videos = [PlannedVideo(link.url, link.found_by, link.title) for link in links]
+            if not links:
+                item.note = "no video found in the article; `add` would archive the text only"
+        report.articles.append(item)
+    return report
 
 
 def retry(archive: Archive, progress: Progress = _quiet, jobs: int = 1) -> AddReport:

@@ -6,6 +6,7 @@ error on the item it concerns, so one bad link never costs the others.
 """
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 import shutil
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from . import capture, provenance
 from . import config as config_mod
 from .article import ARTICLE_SUFFIXES, article_id_for, now, read_article
 from .errors import ArchiverError
@@ -54,6 +56,11 @@ class Archive:
         config = config or config_mod.load()
         layout = Layout(root or config["archive"]["path"])
         return cls(layout, Catalog(layout.catalog, readonly=readonly, create=create), config)
+
+    @property
+    def capture(self) -> bool:
+        """Config [evidence] capture: write page.wacz and provenance.json (the default)."""
+        return bool((self.config.get("evidence") or {}).get("capture", True))
 
     def transcribe_options(self, **overrides: Any) -> TranscribeOptions:
         return TranscribeOptions.from_config(self.config["transcribe"], **overrides)
@@ -230,18 +237,26 @@ def ensure_video(archive: Archive, url: str, report: VideoReport, progress: Prog
             progress(f"downloading {video_id}")
             fetched = download.download_url(url, media_root, video_id, info, retries=cfg["retries"],
                                             timeout=cfg["timeout"], max_filesize_mb=cfg["max_filesize_mb"])
-        sha256 = sha256_file(fetched.directory / fetched.media_file)
+        sha256 = sha256_file(fetched.directory / fetched.media_file)  # recorded at download: the evidentiary copy
     with archive.lock_for(f"sha256:{sha256}"):  # the same bytes from two URLs at once: one video
         return _commit_media(archive, url, fetched, sha256, report)
 
 
 def _commit_media(archive: Archive, url: str, fetched, sha256: str, report: VideoReport) -> str:
     catalog, layout = archive.catalog, archive.layout
+    custody = provenance.download_step(fetched, sha256) if archive.capture else None
     same = catalog.video_by_sha256(sha256)
     if same and same["id"] != fetched.video_id and _media_complete(archive, same["id"]):
         shutil.rmtree(fetched.directory, ignore_errors=True)  # the same file under another URL
         catalog.remember_url(url, same["id"])
+        if custody:
+            provenance.append(layout.media_dir(same["id"]) / provenance.FILE, {},
+                              {**custody, "note": "the same bytes as this video's media file: not kept twice"})
         return same["id"]
+    if custody:
+        provenance.append(fetched.directory / provenance.FILE, {"kind": "video", "id": fetched.video_id, "url": url},
+                          custody)
+    os.chmod(fetched.directory / fetched.media_file, 0o444)  # the original: read-only, never rewritten
     final = layout.media_dir(fetched.video_id)
     if final.exists():
         shutil.rmtree(final)
@@ -283,6 +298,9 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
         transcript = Transcript(video_id, options.engine, options.model, "", 0.0, round(duration, 3), [],
                                 options=options.decoding(), cache_key=key)
     atomic_write_json(path, transcript.to_dict())
+    if archive.capture:
+        provenance.append(archive.layout.media_dir(video_id) / provenance.FILE, {"kind": "video", "id": video_id},
+                          *provenance.transcript_steps(transcript, row["sha256"], path))
     _record_transcript(archive, transcript)
     report.transcribed = True
     return transcript
@@ -369,14 +387,24 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
     cfg = archive.config["download"]
     article_id = _article_id(catalog, source, spelled or source)
     known = catalog.article(article_id)
+    pages: list = []  # the HTTP exchange of a URL source
     try:
         progress(f"reading {source}")
         with archive.host_slot(source):
-            article, original, file_name = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url)
+            article, original, file_name = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url,
+                                                        on_fetch=pages.append)
         article.id = article_id
         article.links.extend(_manual_links(article, extra_videos))
-        atomic_write_bytes(layout.article_dir(article.id) / file_name, original)
+        page = pages[-1] if pages else None
+        written = _keep_original(archive, article.id, file_name, original)
         atomic_write_json(layout.article_json(article.id), article.to_dict())
+        if archive.capture:
+            custody = provenance.source_steps(page, source, layout.article_dir(article.id) / file_name,
+                                              layout.article_json(article.id))
+            if not written:
+                custody[0]["note"] = "the same bytes as the original kept before: not rewritten"
+            provenance.append(layout.article_dir(article.id) / provenance.FILE,
+                              {"kind": "article", "id": article.id, "source": source}, *custody)
     except Exception as e:  # noqa: BLE001 (an OS error or a parser's bug fails this article alone)
         report.status, report.error = "failed", error_line(e, source)
         if not known or known["status"] != "ok":  # an archived copy stays good when its page is gone
@@ -392,6 +420,13 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
         video_report = fetch_video(archive, link.url, progress)
         report.videos.append(video_report)
         catalog.set_link(article.id, link.url, position, video_report.id, video_report.status, video_report.error)
+    if archive.capture:
+        progress(f"reading {source}: web archive")
+        try:
+            capture_article(archive, article, report, page, layout.article_dir(article.id) / file_name,
+                            changed=written)
+        except Exception as e:  # noqa: BLE001 (its videos are still transcribed; the article is failed)
+            report.status, report.error = "failed", error_line(e, source)
     return Fetched(report, article)
 
 
@@ -404,6 +439,55 @@ def _article_id(catalog: Catalog, source: str, spelled: str) -> str:
         return row["id"]
     earlier = article_id_for(spelled)
     return earlier if spelled != source and catalog.article(earlier) else article_id_for(source)
+
+
+def _keep_original(archive: Archive, article_id: str, file_name: str, original: bytes) -> bool:
+    """Write the page as fetched, unless the archive already holds these very bytes. An earlier
+    capture with other bytes is kept under earlier/<its time>/, never overwritten. True: written."""
+    import hashlib
+
+    folder = archive.layout.article_dir(article_id)
+    path = folder / file_name
+    if path.exists() and sha256_file(path) == hashlib.sha256(original).hexdigest():
+        return False
+    earlier = [p for p in (*folder.glob("source.*"), folder / capture.PAGE_WACZ) if p.is_file()]
+    if earlier:
+        stamp = dt.datetime.fromtimestamp(earlier[0].stat().st_mtime, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        keep = folder / "earlier" / stamp
+        keep.mkdir(parents=True, exist_ok=True)
+        for old in earlier:
+            old.rename(keep / old.name)
+    atomic_write_bytes(path, original)
+    os.chmod(path, 0o444)
+    return True
+
+
+def capture_article(archive: Archive, article: Article, report: ArticleReport, page, original: Path,
+                    changed: bool) -> None:
+    """page.wacz: the page's HTTP exchange (or the local file) and every archived video."""
+    folder = archive.layout.article_dir(article.id)
+    target = folder / capture.PAGE_WACZ
+    videos = []
+    for link, video in zip(article.links, report.videos):
+        media = archive.media_path(video.id) if video.status == "ok" else None
+        if media is None or not media.exists():
+            continue
+        custody = provenance.last_step(archive.layout.media_dir(video.id) / provenance.FILE, "download") or {}
+        http = custody.get("http") or []
+        videos.append(capture.VideoCapture(link.url, media, archive.catalog.video(video.id)["sha256"],
+                                           archive.layout.media_dir(video.id) / "info.json",
+                                           http[0] if len(http) == 1 and custody.get("url") == link.url else None))
+    recorded = provenance.last_step(folder / provenance.FILE, "capture") or {}
+    wanted = sorted(v.sha256 for v in videos)
+    if target.exists() and not changed and recorded.get("videos_sha256") == wanted:
+        return  # the same page and the same videos as the capture kept before
+    sha256 = capture.write_wacz(target, article.id, article.title, page, videos=videos,
+                                local_source=Path(article.source).expanduser().resolve() if page is None else None,
+                                local_bytes=original.read_bytes() if page is None else None)
+    provenance.append(folder / provenance.FILE, {}, provenance.step(
+        "capture", output=provenance.file_entry(target, sha256=sha256), videos_sha256=wanted,
+        records={v.url: ("response" if capture.plain_http(v) else "resource") for v in videos},
+        software=provenance.software("transcript-archiver", "warcio", "cdxj-indexer")))
 
 
 def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _quiet,
@@ -434,7 +518,7 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
             f"{report.url}: {len(failed)} of {len(report.videos)} videos failed; first: {failed[0].error}"
     elif not article.links:
         report.note = "no video found in the article; archived the text only (attach one with --video)"
-    archive.catalog.upsert_article(article.id, stage="done", status="failed" if failed else "ok",
+    archive.catalog.upsert_article(article.id, stage="done", status=report.status,  # failed: also by its capture
                                    error=report.error, note=report.note)
     return report
 
@@ -472,7 +556,15 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
     alignments = align(article, transcripts, threshold=cfg["threshold"], snap_to_speech=cfg["snap_to_speech"]) \
         if transcripts else []
     for alignment in alignments:
-        atomic_write_json(archive.layout.alignment_json(article.id, alignment.video_id), alignment.to_dict())
+        path = archive.layout.alignment_json(article.id, alignment.video_id)
+        atomic_write_json(path, alignment.to_dict())
+        if archive.capture:
+            row = archive.catalog.video(alignment.video_id)
+            transcript = archive.layout.transcript_json(alignment.video_id, row["engine"], row["model"]) \
+                if row and row["engine"] else None
+            provenance.append(archive.layout.article_dir(article.id) / provenance.FILE, {}, provenance.align_step(
+                archive.layout.article_json(article.id), transcript if transcript and transcript.exists() else None,
+                path, {"threshold": cfg["threshold"], "snap_to_speech": cfg["snap_to_speech"]}))
     sentences = [s for a in alignments for s in a.sentences]
     counts = replace(archive.layout.index_dir, {article.id: article_documents(article, sentences)})
     archive.catalog.upsert_article(article.id, indexed_docs=counts[article.id], stage="index")

@@ -107,6 +107,7 @@ class Transcript:
     cache_key: str = ""  # sha256 of (media sha256, engine, model, options)
     speech: list[tuple[float, float]] = field(default_factory=list)  # VAD speech regions
     seconds: float = 0.0  # how long transcription took
+    host: str = ""  # the machine whose engine made it (a cluster worker's, or this one's)
 
     @property
     def words(self) -> list[Word]:

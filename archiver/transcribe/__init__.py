@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -102,4 +103,5 @@ def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: Tra
         cache_key=options.cache_key(media_sha256),
         speech=speech,
         seconds=round(time.perf_counter() - started, 3),
+        host=socket.gethostname(),
     )

@@ -132,7 +132,9 @@ def transcripts(archive: Path) -> dict[str, dict]:
     out = {}
     for path in (archive / "transcripts").rglob("*.json"):
         data = json.loads(path.read_text(encoding="utf-8"))
-        data.pop("seconds")
+        data.pop("seconds")  # and when it ran: per run
+        data["provenance"].pop("started_at")
+        data["provenance"].pop("finished_at")
         out[str(path.relative_to(archive))] = data
     return out
 
@@ -175,7 +177,7 @@ def dask_section(args: argparse.Namespace, work: Path) -> list[Check]:
     local, one, two = (walls[label] for label, _ in runs)
     overhead = two / local - 1
     speedup = one / two
-    print(f"[dask] transcripts of the three runs identical (but for `seconds`): {'yes' if same else 'NO'}")
+    print(f"[dask] transcripts of the three runs identical (but for how long and when): {'yes' if same else 'NO'}")
     # CPU seconds hardly move with other load on the machine; wall times do
     print(f"[dask] CPU of the cluster runs against local           "
           + ", ".join(f"{label.split(', ')[1]} {100 * (cpus[label] / cpus[runs[0][0]] - 1):+.1f}%"

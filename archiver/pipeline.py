@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import os
 import shutil
 import threading
 from collections import defaultdict

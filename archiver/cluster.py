@@ -7,8 +7,8 @@ Downloads, alignment, the catalog and the index stay here: the archive keeps one
 and a transcript is written only when it has come back, so nothing is recorded twice.
 
 Why the decoded audio and not the media file: the worker then needs no ffmpeg of the
-same build to get the same samples, so its transcript is byte for byte a local one; and
-it costs no CPU on either side. Measured on the fixtures (README, "Beyond one machine"):
+same build to get the same samples, so its transcript is the one a local run writes (but
+for how long it took and when); and it costs no CPU on either side. Measured on the fixtures (README, "Beyond one machine"):
 64 kB per second of audio as it is, 46-50 kB/s as lossless WavPack (for ~5 ms of CPU per
 second of audio, 5% of a transcription), 17 kB/s as 16-bit FLAC (which clips and rounds
 the samples, so the text may change), 6-8 kB/s for the original audio stream, more for a
@@ -16,7 +16,7 @@ file with a picture.
 
 The scheduler keeps each task's audio until the task is done: when a worker dies
 mid-task, the scheduler runs it again on another (Dask gives up after
-`distributed.scheduler.allowed-failures` deaths, 3 by default: KilledWorker).
+`distributed.scheduler.allowed-failures` retries, 3 by default: KilledWorker).
 """
 from __future__ import annotations
 

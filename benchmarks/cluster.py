@@ -179,7 +179,7 @@ def dask_section(args: argparse.Namespace, work: Path) -> list[Check]:
     speedup = one / two
     print(f"[dask] transcripts of the three runs identical (but for how long and when): {'yes' if same else 'NO'}")
     # CPU seconds hardly move with other load on the machine; wall times do
-    print(f"[dask] CPU of the cluster runs against local           "
+    print("[dask] CPU of the cluster runs against local           "
           + ", ".join(f"{label.split(', ')[1]} {100 * (cpus[label] / cpus[runs[0][0]] - 1):+.1f}%"
                       for label, _ in runs[1:]))
     print(f"[dask] cluster overhead against local at 2 cores {100 * overhead:6.1f} %   (target <= "

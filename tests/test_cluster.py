@@ -8,7 +8,6 @@ and `retry` does the rest. Media are short narrations (tests/makemedia.py).
 """
 from __future__ import annotations
 
-import html
 import json
 import os
 import signal
@@ -144,7 +143,7 @@ def test_a_cluster_batch_gives_the_archive_a_local_batch_gives(pages, cluster, t
     assert code == 0, shown[-3000:]
     assert out.count("ok     article") == 6, out
     # the progress bars of a local batch, saying where each transcription runs
-    assert "archiving" in shown and f"transcribe: transcribing" in shown, shown[-2000:]
+    assert "archiving" in shown and "transcribe: transcribing" in shown, shown[-2000:]
     assert f"on {cluster.address}" in shown, shown[-2000:]
     status = run_json("status", archive=tmp_path / "there")
     assert sorted((a["id"], a["status"]) for a in status["articles"]) == sorted((a["id"], "ok") for a in here["articles"])

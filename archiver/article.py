@@ -4,8 +4,8 @@ sentences (with character offsets) and the video links it carries.
 HTML text and metadata come from trafilatura; the video links are found in the raw HTML
 (yt-dlp's generic extractor finds a <video src> but not a plain <a href="x.mp4">, so we
 resolve the candidates here and hand each one to the download stage).
-Markdown is parsed with markdown-it-py; page chrome before the body and boilerplate after
-it are dropped, and a paragraph split by a page break is rejoined.
+Markdown is parsed with markdown-it-py. Which blocks are the article's, its sentences and its
+language are decided in text.py.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import datetime as dt
 import re
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urljoin, urlsplit
@@ -22,32 +21,11 @@ from .errors import ArchiverError
 from .media import is_media_path
 from .models import Article, Sentence, VideoLink
 from .store.files import short_hash, slugify
+from .text import TERMINAL, Block, article_language, declared_language, html_blocks, main_paragraphs, sentence_spans
 
 ARTICLE_SUFFIXES = {".html", ".htm", ".xhtml", ".md", ".markdown", ".txt"}
 USER_AGENT = "transcript-archiver/0.1 (+https://github.com/transcript-archiver)"
 
-# The same rule as the narration tool that made our truth files: a sentence ends at . ! ?
-# (perhaps closed by a quote or bracket) followed by white space and a capital or quote.
-SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z“\"])")
-TERMINAL = re.compile(r"[.!?…][\"”’)\]]*$")
-BOILERPLATE = re.compile(
-    r"^(note to readers|please click the share|click the share|forward this article|crosspost|"
-    r"support \S+( \S+)? in its|the original source of this article|copyright|©|\(c\) \d{4}|"
-    r"articles by|disclaimer|\*\*disclaimer|for media inquiries|comment on .* (facebook|articles)|"
-    r"become a member|related (articles|posts|stories)|share this|subscribe to|sign up for|"
-    r"all rights reserved|follow us|read more:|tags?:)",
-    re.IGNORECASE,
-)
-METADATA = re.compile(r"^[\w .&-]{1,30}:\s")  # "Region: ...", "Theme: ...", "In-depth Report: ..."
-
-
-@dataclass
-class Block:
-    """A paragraph of the source, before we decide whether it belongs to the body."""
-
-    text: str
-    links: list[tuple[str, str]]  # (href, link text)
-    heading: bool = False
 
 
 # ---------------------------------------------------------------- fetching
@@ -92,62 +70,19 @@ def article_id_for(source: str) -> str:
     return f"{slugify(stem, 40)}-{short_hash(source)}"
 
 
-def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    spans, start = [], 0
-    for match in SENTENCE_END.finditer(text):
-        spans.append((offset + start, offset + match.start()))
-        start = match.end()
-    if text[start:].strip():
-        spans.append((offset + start, offset + len(text.rstrip())))
-    return spans
-
-
 def build_article(article_id: str, source: str, title: str, paragraphs: list[str],
-                  links: list[VideoLink], **meta) -> Article:
-    text_parts, spans, sentences = [], [], []
+                  links: list[VideoLink], language: str | None = None, **meta) -> Article:
+    """Join the paragraphs into Article.text and split each into sentences in the article's language."""
+    text = "\n\n".join(paragraphs)
+    spans, sentences = [], []
     position = 0
     for p_index, paragraph in enumerate(paragraphs):
         spans.append((position, position + len(paragraph)))
-        for start, end in split_sentences(paragraph, position):
-            sentences.append(Sentence(len(sentences), p_index, paragraph[start - position:end - position], start, end))
-        text_parts.append(paragraph)
+        for start, end in sentence_spans(paragraph, language):
+            sentences.append(Sentence(len(sentences), p_index, paragraph[start:end], position + start, position + end))
         position += len(paragraph) + 2
-    return Article(id=article_id, source=source, title=title.strip() or "(untitled)", text="\n\n".join(text_parts),
-                   paragraphs=spans, sentences=sentences, links=links, **meta)
-
-
-# ---------------------------------------------------------------- choosing the body
-
-
-def _words(text: str) -> int:
-    return len(re.findall(r"\w+", text))
-
-
-def _is_prose(block: Block) -> bool:
-    text = block.text.strip()
-    if block.heading or _words(text) < 4:
-        return False
-    link_chars = sum(len(t) for _, t in block.links)
-    if link_chars > 0.6 * len(text):
-        return False  # a line of links: navigation, tags, share buttons
-    if METADATA.match(text) and _words(text) < 12:
-        return False
-    return _words(text) >= 8 or bool(TERMINAL.search(text))
-
-
-def body_paragraphs(blocks: list[Block]) -> tuple[list[str], int]:
-    """Prose blocks from the first to the boilerplate, page-break halves rejoined,
-    and the number of blocks up to the boilerplate (links after it are not the article's)."""
-    paragraphs: list[str] = []
-    for n, block in enumerate(blocks):
-        text = " ".join(block.text.split())
-        if paragraphs and BOILERPLATE.match(text):
-            return paragraphs, n
-        if paragraphs and not TERMINAL.search(paragraphs[-1]) and text[:1].islower():
-            paragraphs[-1] = f"{paragraphs[-1]} {text}"  # "...is not being" / "implemented."
-        elif _is_prose(Block(text, block.links, block.heading)):
-            paragraphs.append(text)
-    return paragraphs, len(blocks)
+    return Article(id=article_id, source=source, title=title.strip() or "(untitled)", text=text,
+                   paragraphs=spans, sentences=sentences, links=links, language=language, **meta)
 
 
 # ---------------------------------------------------------------- Markdown and text
@@ -159,7 +94,9 @@ def markdown_blocks(source: str) -> tuple[str, list[Block]]:
     tokens = MarkdownIt("commonmark").parse(source)
     title, blocks, heading = "", [], False
     for token in tokens:
-        if token.type == "heading_open":
+        if token.type == "hr":
+            blocks.append(Block("", separator=True))
+        elif token.type == "heading_open":
             heading = True
         elif token.type == "heading_close":
             heading = False
@@ -188,12 +125,26 @@ def markdown_blocks(source: str) -> tuple[str, list[Block]]:
 
 
 def text_blocks(source: str) -> tuple[str, list[Block]]:
+    """Paragraphs of a plain text: parted by blank lines, and by line breaks too unless the lines
+    are one paragraph wrapped to a width (a copied page puts every menu item on a line of its own)."""
     url = re.compile(r"https?://[^\s<>\"')\]]+")
-    blocks = [Block(" ".join(p.split()), [(u, u) for u in url.findall(p)]) for p in re.split(r"\n\s*\n", source) if p.strip()]
+    blocks = []
+    for chunk in re.split(r"\n\s*\n", source):
+        lines = [line.strip() for line in chunk.splitlines() if line.strip()]
+        for part in [" ".join(lines)] if _wrapped(lines) else lines:
+            blocks.append(Block(" ".join(part.split()), [(u, u) for u in url.findall(part)]))
     title = ""
-    if blocks and not _is_prose(blocks[0]):
+    if blocks and len(blocks[0].text.split()) <= 20 and not TERMINAL.search(blocks[0].text):
         title = blocks.pop(0).text
     return title, blocks
+
+
+def _wrapped(lines: list[str]) -> bool:
+    """Lines that fill a width (all but the last within 60% of the longest) are one wrapped paragraph."""
+    if len(lines) < 2:
+        return True
+    width = max(len(line) for line in lines)
+    return 40 <= width <= 120 and all(len(line) >= 0.6 * width for line in lines[:-1])
 
 
 def markdown_links(blocks: list[Block], base: str | None, is_video_host: Callable[[str], bool]) -> list[VideoLink]:
@@ -250,15 +201,14 @@ def parse_html(html: str, article_id: str, source: str, base: str | None,
     import trafilatura
 
     meta = trafilatura.extract_metadata(html)
-    text = trafilatura.extract(html, output_format="txt", include_comments=False, include_tables=False,
-                               favor_precision=True) or ""
     title = (meta.title if meta else "") or ""
     # trafilatura's text starts with the <h1>; the title is not a paragraph the video speaks
-    blocks = [Block(line, []) for line in text.split("\n") if line.strip() and not _same_text(line, title)]
+    blocks = [b for b in html_blocks(html) if not _same_text(b.text, title)]
+    language = article_language(" ".join(b.text for b in blocks), declared_language(html))
     return build_article(
-        article_id, source, title, body_paragraphs(blocks)[0], dedupe(html_links(html, base, is_video_host)),
+        article_id, source, title, main_paragraphs(blocks, language, extracted=True).paragraphs,
+        dedupe(html_links(html, base, is_video_host)), language,
         author=(meta.author if meta else None), date=(meta.date if meta else None),
-        language=(meta.language if meta else None),
     )
 
 
@@ -298,9 +248,12 @@ def parse_document(content: str, kind: str, article_id: str, source: str, base: 
     if kind == "html":
         return parse_html(content, article_id, source, base, is_video_host)
     title, blocks = markdown_blocks(content) if kind == "md" else text_blocks(content)
-    paragraphs, body_end = body_paragraphs(blocks)
+    language = article_language(" ".join(b.text for b in blocks))
+    body = main_paragraphs(blocks, language)
+    paragraphs = body.paragraphs
     return build_article(article_id, source, title or (paragraphs[0][:80] if paragraphs else ""), paragraphs,
-                         dedupe(markdown_links(blocks[:body_end], base, is_video_host)), date=_date_in(blocks))
+                         dedupe(markdown_links(blocks[:body.end], base, is_video_host)), language,
+                         date=_date_in(blocks[:body.start]))
 
 
 def _date_in(blocks: list[Block]) -> str | None:
@@ -308,8 +261,6 @@ def _date_in(blocks: list[Block]) -> str | None:
     import dateparser.search
 
     for block in blocks[:8]:
-        if _is_prose(block):
-            break
         found = dateparser.search.search_dates(block.text, languages=["en"], settings={"STRICT_PARSING": True})
         if found:
             return found[0][1].date().isoformat()

@@ -72,8 +72,10 @@ def article_id_for(source: str) -> str:
 
 def build_article(article_id: str, source: str, title: str, paragraphs: list[str],
                   links: list[VideoLink], language: str | None = None, **meta) -> Article:
-    """Join the paragraphs into Article.text and split each into sentences in the article's language."""
+    """Join the paragraphs into Article.text and split each into sentences in the article's language
+    (detected from the text when not given)."""
     text = "\n\n".join(paragraphs)
+    language = language or article_language(text)
     spans, sentences = [], []
     position = 0
     for p_index, paragraph in enumerate(paragraphs):

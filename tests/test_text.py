@@ -145,7 +145,7 @@ def test_saved_and_copied_pages_lose_their_chrome(kind):
     scores = {name: token_f1(PAGES[name]["gold"], read(name, kind).text, PAGES[name]["language"]) for name in names}
     before = {name: token_f1(PAGES[name]["gold"], page(name, kind), PAGES[name]["language"]) for name in names}
     assert sum(scores.values()) / len(scores) >= 0.80, scores
-    assert sum(scores.values()) > sum(before.values()) + 0.2 * len(names), (scores, before)
+    assert sum(scores.values()) > sum(before.values()) + 0.1 * len(names), (scores, before)
 
 
 def test_short_text_below_jusText_lengths_keeps_its_sentences():

@@ -155,7 +155,7 @@ def baseline_text(content: str, kind: str) -> str:
 
 
 def new_text(content: str, kind: str) -> str:
-    return parse_document(content, kind, "bench", "bench", None, lambda url: False).text
+    return parse_document(content, kind, "bench", "bench").text
 
 
 def main_text(pages: dict, quick: bool) -> None:
@@ -187,7 +187,7 @@ def main_text(pages: dict, quick: bool) -> None:
 def language(pages: dict) -> None:
     right, wrong = 0, []
     for name, page in pages.items():
-        article = parse_document(page_file(name, "html"), "html", "bench", "bench", None, lambda url: False)
+        article = parse_document(page_file(name, "html"), "html", "bench", "bench")
         if article.language == page["language"]:
             right += 1
         else:

@@ -114,7 +114,7 @@ def page(name: str, kind: str) -> str:
 
 @cache  # several tests read the same pages; each parse costs trafilatura a few hundred ms
 def read(name: str, kind: str):
-    return parse_document(page(name, kind), kind, "t", "t", None, lambda url: False)
+    return parse_document(page(name, kind), kind, "t", "t")
 
 
 # one page per language and kind of site, each with the gold text of its test suite
@@ -150,7 +150,7 @@ def test_saved_and_copied_pages_lose_their_chrome(kind):
 
 def test_short_text_below_jusText_lengths_keeps_its_sentences():
     article = parse_document("Short note.\n\nThe meeting is at noon today. Bring the report with you.\n",
-                             "txt", "t", "t.txt", None, lambda url: False)
+                             "txt", "t", "t.txt")
     assert [s.text for s in article.sentences] == ["The meeting is at noon today.", "Bring the report with you."]
 
 
@@ -172,7 +172,7 @@ def test_article_language_filled_and_declared_language_checked():
     # a template that says lang="en" on a French page: the text wins; a short text keeps the page's word
     mislabelled = re.sub(r'(lang|content)="fr(?:[-_]FR)?"', r'\1="en"', lemonde)
     assert declared_language(mislabelled) == "en"
-    assert parse_document(mislabelled, "html", "t", "t", None, lambda url: False).language == "fr"
+    assert parse_document(mislabelled, "html", "t", "t").language == "fr"
     assert article_language("Merci.", "en") == "en"
     assert article_language("Det här är en artikel om val i Norge och Sverige, skriven på svenska för läsarna.", "no") == "no"
     assert declared_language('<html><head><script type="application/ld+json">{"@graph": [{"@type": "NewsArticle", '

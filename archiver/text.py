@@ -3,11 +3,12 @@ its sentences with exact character offsets.
 
 - Language: py3langid on the text (fast, 140 languages), checked against what the page
   declares (`<html lang>`, `og:locale`, JSON-LD `inLanguage`, `Content-Language`).
-- Main text: jusText's paragraph classifier (length, stopword density with its per-language
-  stoplists, link density, and its context pass) over the blocks of any source, then the
-  main stretch of the page: blocks after a thematic break or a run of boilerplate belong to
-  the article only when they carry text of their own weight (footers, disclaimers and
-  "support us" boxes do not).
+- Main text: of HTML, trafilatura's main content less the labels and prompts real pages
+  leave in it (CHROME); of Markdown and plain text, jusText's paragraph classifier (length,
+  stopword density with its per-language stoplists, link density, and its context pass),
+  then the main stretch of the page: blocks after a thematic break, a copyright line or a
+  run of boilerplate belong to the article only when they carry text of their own weight
+  (footers, disclaimers and "support us" boxes do not).
 - Sentences: pysbd's rules (abbreviations, initials, decimals, quotes, ellipses) in its 23
   languages, sentencex in the others, and our own rule for Chinese and Japanese, where a
   sentence ends at 。！？ outside quotes and brackets.
@@ -24,7 +25,7 @@ from functools import cache
 # ---------------------------------------------------------------- languages
 
 CJK = {"ja", "zh"}
-# Chinese varieties that py3langid labels apart but that are written as Chinese
+# labels of one language for our purpose: Wu Chinese is written as Chinese, Bokmål and Nynorsk are Norwegian
 SAME_LANGUAGE = {"wuu": "zh", "nb": "no", "nn": "no"}
 # pairs a detector confuses on real text while the page's own declaration is right
 CLOSE = [{"no", "da", "sv"}, {"hr", "sr", "bs"}, {"ms", "id"}, {"gl", "pt"}, {"ca", "es"}, {"cs", "sk"}]
@@ -127,9 +128,8 @@ CLOSERS = "\"'”’»」』)]）"
 TIME_ABBREVIATION = re.compile(r"\b[ap]\.m\.$", re.IGNORECASE)
 # what follows "10 a.m." in the same sentence: a day, a month, a time zone, a lower-case word, a number
 AFTER_TIME = re.compile(
-    r"^(?:[a-z\d(]|(?:mon|tues|wednes|thurs|fri|satur|sun)day|today|tonight|tomorrow|yesterday|"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|[ECMP][SD]?T\b|GMT|UTC|BST|CES?T|local)",
-    re.IGNORECASE,
+    r"^(?:[a-z\d(]|(?i:(?:mon|tues|wednes|thurs|fri|satur|sun)day|today|tonight|tomorrow|yesterday|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|local\b)|[ECMP][SD]?T\b|GMT|UTC|BST|CES?T)"
 )
 
 
@@ -235,7 +235,7 @@ def _repair(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
             continue
         if out:
             closing = start
-            while closing < end and text[closing] in CLOSERS and text[closing] not in "(":
+            while closing < end and text[closing] in CLOSERS:
                 closing += 1
             if closing > start and (closing == end or text[closing].isspace()):
                 out[-1][1] = closing  # '"' that pysbd put at the head of the next sentence
@@ -360,11 +360,11 @@ def classify_blocks(blocks: list[Block], language: str | None) -> list[bool]:
 def main_stretch(blocks: list[Block], good: list[bool]) -> tuple[int, int]:
     """[first, last) blocks of the article: the stretch of the page with the most main text, and
     the stretches beside it that carry a fair share of their own. Stretches are parted by
-    thematic breaks and by runs of boilerplate blocks."""
+    thematic breaks, copyright lines and runs of boilerplate blocks."""
     stretches, start, bad_run = [], 0, 0
     for i, (block, ok) in enumerate(zip(blocks, good)):
         bad_run = 0 if ok else bad_run + 1
-        if block.separator or bad_run == BOILERPLATE_RUN:
+        if block.separator or bad_run == BOILERPLATE_RUN or ("©" in block.text and not ok):
             stretches.append((start, i + 1))
             start = i + 1
     stretches.append((start, len(blocks)))

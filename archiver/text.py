@@ -144,7 +144,7 @@ def sentence_spans(text: str, language: str | None = None) -> list[tuple[int, in
             spans = _library_spans(text, language)
         except Exception:  # noqa: BLE001 (a rule library failing on odd input must not lose the paragraph)
             spans = [(0, len(text))]
-    return _repair(text, spans)
+    return _repair(text, spans, CLOSERS + ("«" if language == "de" else ""))
 
 
 @cache
@@ -222,9 +222,10 @@ def _quoted(text: str) -> list[int]:
     return depth
 
 
-def _repair(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _repair(text: str, spans: list[tuple[int, int]], closers: str) -> list[tuple[int, int]]:
     """Trim white space and mend what the rule libraries get wrong on real text: a closing quote
-    left at the start of the next sentence, a piece that is only punctuation, "10 a.m. Friday"."""
+    left at the start of the next sentence, a piece that is only punctuation, "10 a.m. Friday".
+    (German quotes »so«: there « closes.)"""
     out: list[list[int]] = []
     for start, end in spans:
         while start < end and text[start].isspace():
@@ -235,7 +236,7 @@ def _repair(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
             continue
         if out:
             closing = start
-            while closing < end and text[closing] in CLOSERS:
+            while closing < end and text[closing] in closers:
                 closing += 1
             if closing > start and (closing == end or text[closing].isspace()):
                 out[-1][1] = closing  # '"' that pysbd put at the head of the next sentence
@@ -284,7 +285,7 @@ JUSTEXT_NAMES = {
     "ur": "Urdu", "uz": "Uzbek", "vi": "Vietnamese", "cy": "Welsh", "fy": "West_Frisian", "yo": "Yoruba",
 }
 LENGTH_LOW, LENGTH_HIGH = 50, 100  # jusText's 70, 200 left out a fifth of the article text of real pages
-BOILERPLATE_RUN = 3  # this many boilerplate blocks in a row end a stretch of the page
+BOILERPLATE_RUN = 3  # this many blocks in a row that do not read as prose end a stretch of the page
 SIDE_STRETCH = 0.25  # a stretch beside the main one joins it with at least this share of its good text
 
 
@@ -330,8 +331,9 @@ def _stoplist(language: str | None) -> frozenset[str]:
     return frozenset(w.lower() for w in justext.get_stoplist(name)) if name else frozenset()
 
 
-def classify_blocks(blocks: list[Block], language: str | None) -> list[bool]:
-    """jusText's context-sensitive classification of each block: True for main text."""
+def classify_blocks(blocks: list[Block], language: str | None) -> tuple[list[bool], list[bool]]:
+    """jusText's classification of each block: main text after its pass over the neighbours, and
+    text that reads as prose on its own (long enough, with stopwords, few links)."""
     from justext.core import classify_paragraphs, revise_paragraph_classification
     from justext.paragraph import Paragraph
 
@@ -354,15 +356,17 @@ def classify_blocks(blocks: list[Block], language: str | None) -> list[bool]:
         thresholds |= dict(stopwords_low=0, stopwords_high=0)
     classify_paragraphs(paragraphs, stoplist, **thresholds)
     revise_paragraph_classification(paragraphs, max_heading_distance=200 // scale)
-    return [not p.is_boilerplate and not b.separator for p, b in zip(paragraphs, blocks)]
+    good = [not p.is_boilerplate and not b.separator for p, b in zip(paragraphs, blocks)]
+    return good, [p.cf_class in ("good", "neargood") for p in paragraphs]
 
 
-def main_stretch(blocks: list[Block], good: list[bool]) -> tuple[int, int]:
+def main_stretch(blocks: list[Block], good: list[bool], prose: list[bool]) -> tuple[int, int]:
     """[first, last) blocks of the article: the stretch of the page with the most main text, and
     the stretches beside it that carry a fair share of their own. Stretches are parted by
-    thematic breaks, copyright lines and runs of boilerplate blocks."""
+    thematic breaks, copyright lines and runs of blocks that do not read as prose on their own
+    (jusText's context pass would let a comment thread or a sidebar join the article)."""
     stretches, start, bad_run = [], 0, 0
-    for i, (block, ok) in enumerate(zip(blocks, good)):
+    for i, (block, ok) in enumerate(zip(blocks, prose)):
         bad_run = 0 if ok else bad_run + 1
         if block.separator or bad_run == BOILERPLATE_RUN or ("©" in block.text and not ok):
             stretches.append((start, i + 1))
@@ -400,11 +404,11 @@ def main_paragraphs(blocks: list[Block], language: str | None, extracted: bool =
     if not kept:
         return MainText([], 0, 0)
     clean = [b for _, b in kept]
-    good = [not b.separator for b in clean] if extracted else classify_blocks(clean, language)
+    good, prose = ([not b.separator for b in clean],) * 2 if extracted else classify_blocks(clean, language)
     good = [ok and not is_chrome(b) for ok, b in zip(good, clean)]
     if not any(good):  # a short text, all of it below jusText's lengths: keep what reads as sentences
         good = [not b.separator and bool(TERMINAL.search(b.text)) and len(b.text) >= 20 for b in clean]
-    first, last = (0, len(clean)) if extracted else main_stretch(clean, good)
+    first, last = (0, len(clean)) if extracted else main_stretch(clean, good, prose)
     paragraphs: list[str] = []
     start, end = None, kept[first][0]
     for k in range(first, last):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -147,11 +148,16 @@ def sentence_spans(text: str, language: str | None = None) -> list[tuple[int, in
     return _repair(text, spans, CLOSERS + ("«" if language == "de" else ""))
 
 
-@cache
+_segmenters = threading.local()  # a pysbd Segmenter keeps the text it works on: one per thread
+
+
 def _pysbd(language: str):
     import pysbd
 
-    return pysbd.Segmenter(language=language, clean=False, char_span=True)
+    cache = _segmenters.__dict__
+    if language not in cache:
+        cache[language] = pysbd.Segmenter(language=language, clean=False, char_span=True)
+    return cache[language]
 
 
 def _library_spans(text: str, language: str) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -78,6 +79,14 @@ def test_real_sentences_of_treebanks(language):
     data = json.loads((REAL / "sentences" / f"{language}.json").read_text(encoding="utf-8"))
     cases = [(data["joiner"].join(p), p) for p in data["paragraphs"]]
     assert boundary_f1(cases, language) >= 0.95
+
+
+def test_threads_split_alike():
+    """Batches parse two articles at once; pysbd's Segmenter is not to be shared between threads."""
+    paragraphs = [c["text"] for c in GOLDEN["pysbd"]["en"][:40]]
+    alone = [sentence_spans(p, "en") for p in paragraphs]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda p: sentence_spans(p, "en"), paragraphs * 3)) == alone * 3
 
 
 def test_offsets_are_exact_with_repeats_unicode_and_leading_space():

@@ -27,7 +27,6 @@ phrases of frequent words; now 17 ms and 28 ms):
 """
 from __future__ import annotations
 
-import heapq
 import os
 import re
 import threading
@@ -43,14 +42,13 @@ from whoosh.qparser import FuzzyTermPlugin, PlusMinusPlugin, QueryParser
 from whoosh.query import (And, AndNot, Every, FuzzyTerm, Not, NullQuery, Or, Phrase, Prefix, Query, Term,
                           Wildcard)
 
-from . import phonetic
-from .engine import FastBM25
+from . import layout, phonetic
+from .ranking import FastBM25, top_docs
 from .schema import WORD, fold, make_schema, pair_terms, terms
 
 HYPHENATED = re.compile(r'(?<![\w"])(\w+(?:-\w+)+)(?![\w"])')
 FILTER = re.compile(r'(?<!\S)(article|video|source|lang|after|before):("[^"]*"|\S+)', re.IGNORECASE)
 MARK_START, MARK_END = "\x02", "\x03"  # around matched words in snippets; the CLI renders them
-SCAN_BUDGET = 12_000  # matching passages scored per query at most (see the module doc)
 SOUND_CANDIDATES = 100  # passages checked word by word in a sound-alike search
 CONTEXT_WORDS = 8  # words of context each side of the match in a snippet
 PHRASE_CHECK = 300  # candidates of a 3+ word phrase checked word by word for an exact total
@@ -99,7 +97,7 @@ class Result:
 # ---------------------------------------------------------------- opening
 
 
-_searchers = threading.local()  # {index dir: (directory inode, searcher)}; a searcher is not thread-safe
+_searchers = threading.local()  # {index dir: (live directory and its inode, searcher)}; a searcher is not thread-safe
 
 
 def is_current(ix) -> bool:
@@ -109,34 +107,47 @@ def is_current(ix) -> bool:
 
 def searcher_for(index_dir: Path):
     """The searcher of this thread for this index, refreshed when the index changed (a new
-    commit, or a new directory from `archiver reindex`)."""
+    commit, or a new build from `archiver reindex`)."""
     cache = _searchers.__dict__.setdefault("by_dir", {})
     key = str(index_dir)
-    try:
-        inode = os.stat(key).st_ino
-    except FileNotFoundError:
-        return None
-    known = cache.get(key)
-    if known is not None and known[0] == inode and known[1].up_to_date():
-        return known[1]
-    # Not Searcher.refresh(): Whoosh-Reloaded 2.7.5 reuses the readers of segments that a
-    # merge removed and keeps the old deletions of those it kept, so a refreshed searcher
-    # still found the passages of a re-indexed video. A new searcher opens in milliseconds.
-    if known is not None:
-        known[1].close()
-        del cache[key]
-    if not whoosh_index.exists_in(key):
-        return None
-    ix = whoosh_index.open_dir(key)
-    if not is_current(ix):
-        raise OutdatedIndex(f"the search index in {index_dir} was made by an older version")
-    searcher = ix.searcher(weighting=FastBM25())
-    cache[key] = (inode, searcher)
-    return searcher
+    for attempt in range(3):
+        live = layout.live_dir(Path(index_dir))
+        if live is None:
+            return None
+        try:
+            where = (str(live), os.stat(live).st_ino)
+            known = cache.get(key)
+            if known is not None and known[0] == where and known[1].up_to_date():
+                return known[1]
+            # Not Searcher.refresh(): Whoosh-Reloaded 2.7.5 reuses the readers of segments that a
+            # merge removed and keeps the old deletions of those it kept, so a refreshed searcher
+            # still found the passages of a re-indexed video. A new searcher opens in milliseconds.
+            forget(index_dir)
+            ix = whoosh_index.open_dir(str(live))
+        except FileNotFoundError:  # a rebuild removed that build just now: CURRENT names the next
+            if attempt == 2:
+                raise
+            continue
+        if not is_current(ix):
+            raise OutdatedIndex(f"the search index in {index_dir} was made by an older version")
+        searcher = ix.searcher(weighting=FastBM25())
+        cache[key] = (where, searcher)
+        return searcher
+
+
+def lexicon_for(searcher) -> phonetic.Lexicon:
+    """The word table of the searcher's index, complete for it (see phonetic.Lexicon)."""
+    lexicon = getattr(searcher, "archive_lexicon", None)
+    if lexicon is None:
+        reader = searcher.reader()
+        words = (w.decode("utf-8") for w in reader.lexicon("text")) if "text" in reader.indexed_field_names() else ()
+        lexicon = phonetic.Lexicon(searcher._ix.storage.folder).complete(words, reader.generation())
+        searcher.archive_lexicon = lexicon
+    return lexicon
 
 
 def forget(index_dir: Path) -> None:
-    """Close this thread's searcher of an index (before its directory is replaced)."""
+    """Close this thread's searcher of an index."""
     known = _searchers.__dict__.get("by_dir", {}).pop(str(index_dir), None)
     if known is not None:
         known[1].close()
@@ -360,91 +371,6 @@ def _collect(q: Query, out: Wanted, required: bool) -> None:
 # ---------------------------------------------------------------- running
 
 
-def _flat_or(q: Query) -> tuple[list[Term], Query | None] | None:
-    """(terms, filter) when q is an OR of plain terms, alone or ANDed with a filter."""
-    restrict = None
-    if isinstance(q, And) and len(q.subqueries) == 2 and isinstance(q.subqueries[0], Or):
-        q, restrict = q.subqueries
-    if isinstance(q, Or) and q.subqueries and all(isinstance(t, Term) for t in q.subqueries):
-        return list(q.subqueries), restrict
-    return None
-
-
-def top_docs(searcher, q: Query, k: int, budget: int = SCAN_BUDGET) -> tuple[list[tuple[float, int]], int, bool]:
-    """The k best (score, docnum) among the first `budget` matches; (items, total, exact).
-
-    When the budget runs out the total is extrapolated from the share of the index scanned.
-    """
-    flat = _flat_or(q)
-    if flat is not None and len(flat[0]) > 2:
-        return _top_of_terms(searcher, flat[0], flat[1], k, budget)
-    # Each match costs a score and a step per term: the budget is shared between them.
-    budget = max(1000, budget // min(4, max(1, sum(1 for _ in q.leaves()))))
-    context = searcher.context(needs_current=True)
-    heap: list[tuple[float, int]] = []
-    seen = 0
-    for sub, offset in searcher.leaf_searchers():
-        matcher = q.matcher(sub, context)
-        if not matcher.is_active():
-            continue
-        matcher = matcher.replace(0)
-        push, replace = heapq.heappush, heapq.heapreplace
-        while matcher.is_active():
-            score = matcher.score()
-            if len(heap) < k:
-                push(heap, (score, -(offset + matcher.id())))
-            elif score > heap[0][0]:
-                replace(heap, (score, -(offset + matcher.id())))
-            seen += 1
-            if seen >= budget:
-                reached = offset + matcher.id() + 1
-                items = sorted(((s, -d) for s, d in heap), key=lambda x: (-x[0], x[1]))
-                estimate = max(seen, round(seen * searcher.doc_count_all() / reached))
-                return items, estimate, False
-            matcher.next()
-    items = sorted(((s, -d) for s, d in heap), key=lambda x: (-x[0], x[1]))
-    return items, seen, True
-
-
-def _top_of_terms(searcher, terms_: list[Term], restrict: Query | None, k: int,
-                  budget: int) -> tuple[list[tuple[float, int]], int, bool]:
-    """top_docs for an OR of many terms (a prefix*, a fuzzy~ or a sound-alike word),
-    a term at a time: Whoosh's union of hundreds of matchers costs a tree of Python calls
-    per posting. Rarest terms first; terms stop being added once `budget` postings are read."""
-    context = searcher.context(needs_current=True)
-    reader = searcher.reader()
-    ordered = sorted(terms_, key=lambda t: reader.doc_frequency(t.fieldname, t.text))
-    scores: dict[int, float] = {}
-    read = 0
-    exact = True
-    for term in ordered:
-        if read >= budget:
-            exact = False
-            break
-        for sub, offset in searcher.leaf_searchers():
-            matcher = term.matcher(sub, context)
-            while matcher.is_active():
-                d = offset + matcher.id()
-                scores[d] = scores.get(d, 0.0) + matcher.score()
-                read += 1
-                matcher.next()
-    if restrict is not None and scores:
-        kept: dict[int, float] = {}
-        for sub, offset in searcher.leaf_searchers():
-            matcher = restrict.matcher(sub, searcher.boolean_context())
-            end = offset + sub.doc_count_all()
-            for d in sorted(x for x in scores if offset <= x < end):
-                if not matcher.is_active():
-                    break
-                if matcher.id() < d - offset:
-                    matcher.skip_to(d - offset)
-                if matcher.is_active() and matcher.id() == d - offset:
-                    kept[d] = scores[d]
-        scores = kept
-    best = heapq.nlargest(k, scores.items(), key=lambda item: (item[1], -item[0]))
-    return [(score, d) for d, score in best], len(scores), exact
-
-
 def search(index_dir: Path, query: str, limit: int = 10, *, sounds_like: bool = False,
            article_videos: dict[str, list[str]] | None = None,
            dated_videos: list[str] | None = None) -> Result:
@@ -455,9 +381,7 @@ def search(index_dir: Path, query: str, limit: int = 10, *, sounds_like: bool = 
     if not words and not filters:
         return Result([], 0)
     restrict = filter_query(filters, article_videos, dated_videos, searcher)
-    lexicon = phonetic.Lexicon(index_dir)
-    if not lexicon.path.exists():  # an index written before the table existed: make it once
-        lexicon.add(w.decode("utf-8") for w in searcher.reader().lexicon("text"))
+    lexicon = lexicon_for(searcher)
     if sounds_like:
         return sound_search(searcher, words, restrict, limit, lexicon)
     result = text_search(searcher, words, restrict, limit, lexicon)
@@ -478,14 +402,17 @@ def _years(searcher) -> tuple[int, int] | None:
     return searcher.archive_years
 
 
+def ranked_query(searcher, words: str, lexicon: phonetic.Lexicon | None = None) -> tuple[Query | None, Query]:
+    """(the parsed query, None without words; the query that ranks: rewritten, Every() without words)."""
+    parsed = parse(words, searcher.schema) if words else None
+    if parsed is None or parsed is NullQuery:
+        return None, Every()
+    return parsed, rewrite(parsed, lexicon)
+
+
 def text_search(searcher, words: str, restrict: Query | None, limit: int,
                 lexicon: phonetic.Lexicon | None = None) -> Result:
-    parsed = None
-    if words:
-        parsed = parse(words, searcher.schema)
-        if parsed is NullQuery:
-            parsed = None
-    main = rewrite(parsed, lexicon) if parsed is not None else Every()
+    parsed, main = ranked_query(searcher, words, lexicon)
     want = wanted(parsed) if parsed is not None else Wanted()
     long_phrases = [p for p in want.required_phrases if len(p) > 2]
     checked: dict[int, tuple] = {}
@@ -493,18 +420,16 @@ def text_search(searcher, words: str, restrict: Query | None, limit: int,
     if rarest is not None and rarest[1] <= PHRASE_CHECK:
         # A phrase of 3+ words whose rarest pair is rare: its passages are the candidates,
         # each checked word by word (cheaper than intersecting it with common pairs).
-        q = Term("pairs", rarest[0])
-        candidates, _, _ = top_docs(searcher, And([q, restrict]) if restrict is not None else q, rarest[1])
-        items, total, exact = _checked(searcher, candidates, long_phrases, checked), 0, True
+        candidates, _, _ = top_docs(searcher, Term("pairs", rarest[0]), rarest[1], restrict)
+        items, exact = _checked(searcher, candidates, long_phrases, checked), True
         total = len(items)
     else:
-        q = And([main, restrict]) if restrict is not None else main
-        items, total, exact = top_docs(searcher, q, limit * 3 + 10)
+        items, total, exact = top_docs(searcher, main, limit * 3 + 10, restrict)
         if long_phrases:
             # Pairs found apart ("a b" and "b c" but not "a b c") are not the phrase: check every
             # candidate when there are few, so that the total is exact; else it is an upper bound.
             if exact and total <= PHRASE_CHECK:
-                items, _, _ = top_docs(searcher, q, total)
+                items, _, _ = top_docs(searcher, main, total, restrict)
                 items = _checked(searcher, items, long_phrases, checked)
                 total = len(items)
             else:
@@ -708,10 +633,7 @@ def sound_search(searcher, words: str, restrict: Query | None, limit: int, lexic
                     for word, distance in ranked[:MAX_SOUND_WORDS]]
     if not alternatives:
         return Result([], 0, sounds_like=True)
-    q: Query = Or(alternatives)
-    if restrict is not None:
-        q = And([q, restrict])
-    items, _, _ = top_docs(searcher, q, SOUND_CANDIDATES)
+    items, _, _ = top_docs(searcher, Or(alternatives), SOUND_CANDIDATES, restrict)
     query_text = " ".join(plain)
     scored = []
     span = len(plain) + 1

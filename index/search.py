@@ -5,25 +5,20 @@ the filters article: video: source: lang: after: before:. A hyphenated word ("al
 searched as a phrase, the way it is indexed.
 
 How a query runs, and why (benchmarks/search.py, 1M synthetic passages, 2 shared cores;
-before these changes DESIGN.md measured 381 ms p95 for common terms and 950 ms for
-phrases of frequent words; now 17 ms and 28 ms):
-- A phrase is an AND of its word pairs in the `pairs` field, then checked word by word;
-  a phrase of 3+ words whose rarest pair is rare takes that pair's passages as its
-  candidates. Whoosh's positional phrase query decoded positions in Python for every
-  passage holding all the words.
-- Scoring is BM25 (engine.FastBM25) over at most SCAN_BUDGET matching passages (shared
-  between the terms of the query). A word found in hundreds of thousands of passages
-  ("the", "said") is ranked among its first matches instead of all of them: scoring costs
-  about a microsecond per passage in Python, and such a word says little about which
-  passage is best. Everything rarer is scored completely. Past the budget the total is an
-  estimate (`Result.total_exact` is False), as Lucene does past its count threshold.
-- An OR of many words (prefix*, fuzzy~, sound-alike words) is scored a word at a time
-  (`_top_of_terms`); Whoosh's union of hundreds of matchers costs a tree of calls per posting.
-- Filters are intersected as terms (`And([query, filter])`); Whoosh's `filter=` argument
-  built a document set first (575 ms p95). A filter that keeps most passages
-  (source:transcript) is written as NOT its complement (`_mostly`).
+DESIGN.md measured 381 ms p95 for common terms and 950 ms for phrases of frequent words
+with Whoosh's own query classes):
+- A phrase is an AND of its word pairs in the `pairs` field, then checked word by word.
+  Whoosh's positional phrase query decoded positions in Python for every passage holding
+  all the words.
+- Ranking is BM25 over every matching passage, without scoring them all: a block-max
+  top-k search (ranking.py). The total is exact when the rarest word is in at most a
+  couple of thousand passages, an estimate otherwise (`Result.total_exact` is False).
+- Filters restrict without scoring (`restrict` of ranking.top_docs); Whoosh's `filter=`
+  argument built a document set first (575 ms p95). A filter that keeps most passages
+  (source:transcript) is written as NOT its complement (`_mostly`), which a search looks
+  passages up in rather than walking through.
 - One searcher per index directory and thread is kept for the life of the process and
-  replaced when the index changes.
+  replaced when the index changes (a commit, or a new build: index/layout.py).
 """
 from __future__ import annotations
 
@@ -416,24 +411,16 @@ def text_search(searcher, words: str, restrict: Query | None, limit: int,
     want = wanted(parsed) if parsed is not None else Wanted()
     long_phrases = [p for p in want.required_phrases if len(p) > 2]
     checked: dict[int, tuple] = {}
-    rarest = _rarest_pair(searcher, parsed) if isinstance(parsed, Phrase) else None
-    if rarest is not None and rarest[1] <= PHRASE_CHECK:
-        # A phrase of 3+ words whose rarest pair is rare: its passages are the candidates,
-        # each checked word by word (cheaper than intersecting it with common pairs).
-        candidates, _, _ = top_docs(searcher, Term("pairs", rarest[0]), rarest[1], restrict)
-        items, exact = _checked(searcher, candidates, long_phrases, checked), True
-        total = len(items)
-    else:
-        items, total, exact = top_docs(searcher, main, limit * 3 + 10, restrict)
-        if long_phrases:
-            # Pairs found apart ("a b" and "b c" but not "a b c") are not the phrase: check every
-            # candidate when there are few, so that the total is exact; else it is an upper bound.
-            if exact and total <= PHRASE_CHECK:
-                items, _, _ = top_docs(searcher, main, total, restrict)
-                items = _checked(searcher, items, long_phrases, checked)
-                total = len(items)
-            else:
-                exact = False
+    items, total, exact = top_docs(searcher, main, limit * 3 + 10, restrict)
+    if long_phrases:
+        # Pairs found apart ("a b" and "b c" but not "a b c") are not the phrase: check every
+        # candidate when there are few, so that the total is exact; else it is an upper bound.
+        if exact and total <= PHRASE_CHECK:
+            items, _, _ = top_docs(searcher, main, total, restrict)
+            items = _checked(searcher, items, long_phrases, checked)
+            total = len(items)
+        else:
+            exact = False
     hits, seen = [], set()
     for score, docnum in items:
         stored = checked[docnum][0] if docnum in checked else searcher.stored_fields(docnum)
@@ -450,15 +437,6 @@ def text_search(searcher, words: str, restrict: Query | None, limit: int,
         if len(hits) >= limit:
             break
     return Result(hits, total, exact)
-
-
-def _rarest_pair(searcher, phrase: Phrase) -> tuple[str, int] | None:
-    """(the phrase's least frequent word pair, in how many passages) for 3+ words."""
-    pairs = pair_terms([fold(w) for w in phrase.words])
-    if len(pairs) < 2:
-        return None
-    reader = searcher.reader()
-    return min(((p, reader.doc_frequency("pairs", p)) for p in pairs), key=lambda x: x[1])
 
 
 def _checked(searcher, items: list[tuple[float, int]], phrases: list[tuple[str, ...]],

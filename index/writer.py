@@ -171,6 +171,7 @@ def replace(index_dir: Path, owner_docs: dict[str, list[dict[str, Any]]]) -> dic
         lexicon = Lexicon(ix.storage.folder)
         writer = FastSegmentWriter(ix, timeout=WRITER_TIMEOUT, delay=0.25)
         try:
+            layout.remove_stale(index_dir)  # what a rebuild killed after its switch left
             if lexicon.generation() < writer.generation - 1:  # behind the index (see phonetic.Lexicon)
                 with ix.reader() as reader:
                     lexicon.add(lexicon.missing(w.decode("utf-8") for w in reader.lexicon("text")))

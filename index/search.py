@@ -654,6 +654,8 @@ def suggest(searcher, words: str, lexicon: phonetic.Lexicon) -> list[str]:
             near = lexicon.spelled_like(term, 2, 1)
             if not near:
                 near = {w: 3 for w in lexicon.words_like([(k, 0) for k, _ in phonetic.query_keys([term])])}
-            ranked = sorted(near, key=lambda w: (near[w], -reader.doc_frequency("text", w), w))
+            frequency = {w: reader.doc_frequency("text", w) for w in near}
+            # the table may know words of a commit that never happened (see phonetic.Lexicon)
+            ranked = sorted((w for w in near if frequency[w]), key=lambda w: (near[w], -frequency[w], w))
             out += [w for w in ranked[:3] if w not in out]
     return out[:5]

@@ -143,3 +143,39 @@ def test_block_bounds_are_bounds(zipf_index):
                         assert best == pytest.approx(bound, rel=1e-12)
                         exact += 1
     assert exact > 20
+
+
+def test_a_reader_at_a_reused_id_gets_its_own_scores(tmp_path):
+    """Python gives a new object the id() of a freed one: the length norms (the part of BM25
+    cached per reader) of a closed reader must never be handed to the next at its address."""
+    import types
+
+    from index.engine import ArchivePerDocReader
+    from index.ranking import length_norms
+    from index.writer import open_index, replace
+
+    def segment(name: str, texts: list[str]):
+        replace(tmp_path / name, {"v": [passage("v", t) for t in texts]})
+        ix = open_index(tmp_path / name)
+        return ix.storage, ix._segments()[0]
+
+    def norms(reader: ArchivePerDocReader) -> list[float]:
+        leaf = types.SimpleNamespace(reader=lambda: types.SimpleNamespace(_perdoc=reader))
+        return list(length_norms(leaf, "text", 0.75, 1.2, 10.0))  # the same average length for both
+
+    short_first = segment("a", ["alpha", "alpha " + "x " * 20])
+    long_first = segment("b", ["alpha " + "x " * 20, "alpha"])
+    by_length = {1: 1.2 * (0.25 + 0.75 * 1 / 10.0), 21: 1.2 * (0.25 + 0.75 * 21 / 10.0)}  # K1 (1 - B + B length / avg)
+    reused = 0
+    for _ in range(20):
+        first = ArchivePerDocReader(*short_first)
+        address = id(first)
+        assert norms(first) == pytest.approx([by_length[1], by_length[21]])
+        first.close()
+        del first
+        second = ArchivePerDocReader(*long_first)
+        reused += id(second) == address
+        assert norms(second) == pytest.approx([by_length[21], by_length[1]])
+        second.close()
+        del second
+    assert reused, "no reader was given a freed reader's id: the test proves nothing here"

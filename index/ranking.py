@@ -3,21 +3,23 @@
 Scoring every match costs about a microsecond each in Python (a word found in most of a
 million passages took a second), so the previous version ranked only the first 12,000
 matches in document order, and a common word could never find a new passage. Here the
-postings are read a block of 128 at a time (engine.BlockPostings), each block with the
-highest score it can hold, and the search stops as soon as nothing left can beat the k-th
+postings are read a block of 128 at a time (BlockPostings), each block with the highest
+score it can hold (the block headers that engine.py writes bound it exactly), and the search stops as soon as nothing left can beat the k-th
 best passage found: a block-max top-k, as Lucene and PISA do it, with the real scores.
 The order is exactly that of a full scan: score, then the older passage (the lower document
 number) first among equal scores.
 
 - A conjunction (words, a phrase's word pairs, NOT and the filters): the blocks of its
   rarest term in the order of their bound, that block's own bound plus, for each other
-  term, the best bound of its blocks over the same documents. Inside a block a passage is
-  bounded again with the other terms' blocks that would hold it, and only then are its
-  other terms looked up.
+  term, the best bound of its blocks over the same documents. Inside a block, only the
+  passages whose own score plus that bound of the others can still get in have their other
+  terms looked up.
 - A disjunction of terms (a OR b, and prefix*, fuzzy~ and sound-alike words, which stand
-  for up to a thousand words): a term at a time, highest bound first; once the bounds of
-  the terms left add up to less than the k-th best found, no new passage can get in, and
-  those terms are only looked up for the passages found so far (MaxScore).
+  for up to a thousand words), a term at a time: the rare ones in full, then the common
+  ones highest bound first, skipping their blocks that cannot lift a passage into the top
+  k; once the bounds of the common terms left add up to less than the k-th best found, no
+  new passage can get in, and those terms are only looked up for the passages found so
+  far (MaxScore).
 - Any other shape (an OR inside an AND, a lone NOT) is scored in full by Whoosh's own
   matchers, as is everything when the segment was not written by engine.py.
 
@@ -59,11 +61,9 @@ class Unsupported(Exception):
     """A query or segment the block-max paths do not handle: scan it in full instead."""
 
 
-def top_docs(searcher, q: Query, k: int, restrict: Query | None = None, *,
-             prune: bool = True) -> tuple[Items, int, bool]:
+def top_docs(searcher, q: Query, k: int, restrict: Query | None = None) -> tuple[Items, int, bool]:
     """The k best (score, docnum) of `q` among the passages `restrict` lets through;
-    (items, total, whether total is exact). prune=False reads every posting (the same
-    answer, slowly: for tests and the benchmark)."""
+    (items, total, whether total is exact)."""
     if k <= 0:
         return [], 0, True
     if restrict is not None and _most(searcher, restrict) <= EXACT_LIMIT:
@@ -71,10 +71,10 @@ def top_docs(searcher, q: Query, k: int, restrict: Query | None = None, *,
     try:
         shape = _conjunction(q)
         if shape is not None:
-            return _top_of_conjunction(searcher, shape[0], shape[1], restrict, k, prune)
+            return _top_of_conjunction(searcher, shape[0], shape[1], restrict, k)
         terms = _disjunction(q)
         if terms is not None:
-            return _top_of_disjunction(searcher, terms, restrict, k, prune)
+            return _top_of_disjunction(searcher, terms, restrict, k)
     except Unsupported:
         pass
     return scan(searcher, q, k, restrict)
@@ -176,9 +176,9 @@ class FastBM25Scorer(BaseScorer):
 class BlockPostings:
     """One term's postings in one segment, as a top-k search reads them (ranking.py).
 
-    Up front, for every block: its last document and the (frequency, length byte) that bound
-    the scores of its postings (see _block_lengths); a block's documents and frequencies are
-    read only when asked for. Whoosh's matcher only walks forward, one block after the other;
+    Up front, for every block: its last document and what bounds the scores of its postings
+    (its frontier, else its highest frequency and bounding length: engine._frontier and
+    engine._block_lengths); a block's documents and frequencies are read only when asked for. Whoosh's matcher only walks forward, one block after the other;
     a top-k search visits the blocks in the order of their bounds and looks single documents
     up. The header of each block is a pickle, so listing them costs about a microsecond per
     block of 128 postings (a few ms for a word in most passages of a million); the lists are
@@ -477,7 +477,7 @@ class _Segment:
 
 
 def _top_of_conjunction(searcher, required: list[Term], excluded: list[Query], restrict: Query | None,
-                        k: int, prune: bool) -> tuple[Items, int, bool]:
+                        k: int) -> tuple[Items, int, bool]:
     leaves = list(searcher.leaf_searchers())
     # The same order in every segment (the rarest in the whole index first), so that equal
     # passages add their scores up in the same order wherever they are.
@@ -489,7 +489,7 @@ def _top_of_conjunction(searcher, required: list[Term], excluded: list[Query], r
         terms = [by_term[i][si] for i in order]
         if all(t is not None for t in terms):
             segments.append(_Segment(offset, terms, _filter(sub.reader(), excluded, restrict)))
-    exact = not prune or sum(seg.terms[0].postings.df for seg in segments) <= EXACT_LIMIT
+    exact = sum(seg.terms[0].postings.df for seg in segments) <= EXACT_LIMIT  # then every match is scored
     blocks = []  # (bound, first document, segment, block, bound of the other terms)
     for si, seg in enumerate(segments):
         driver, others = seg.terms[0], seg.terms[1:]
@@ -566,8 +566,7 @@ class _Alternative:
     skipped: dict[int, set[int]] = field(default_factory=dict)  # blocks not read, by segment
 
 
-def _top_of_disjunction(searcher, terms: list[Term], restrict: Query | None, k: int,
-                        prune: bool) -> tuple[Items, int, bool]:
+def _top_of_disjunction(searcher, terms: list[Term], restrict: Query | None, k: int) -> tuple[Items, int, bool]:
     leaves = list(searcher.leaf_searchers())
     offsets = [offset for _, offset in leaves]
     small, big = [], []  # the terms read in full at once, and those that may be skipped
@@ -576,7 +575,7 @@ def _top_of_disjunction(searcher, terms: list[Term], restrict: Query | None, k: 
         if by_segment:
             alt = _Alternative(max(max(s.bounds) for s in by_segment.values()),
                                sum(s.postings.df for s in by_segment.values()), by_segment)
-            (big if prune and alt.df > BIG_TERM else small).append(alt)
+            (big if alt.df > BIG_TERM else small).append(alt)
     big.sort(key=lambda a: (-a.bound, a.df))
     counts = [None] * len(leaves)
 

@@ -33,7 +33,6 @@ import heapq
 import io
 import pickle
 import zlib
-from array import array
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -66,6 +65,7 @@ def top_docs(searcher, q: Query, k: int, restrict: Query | None = None) -> tuple
     (items, total, whether total is exact)."""
     if k <= 0:
         return [], 0, True
+    q = q.normalize()  # Or([x]) is x
     if restrict is not None and _most(searcher, restrict) <= EXACT_LIMIT:
         return scan(searcher, q, k, restrict)  # a few passages to score: the filter drives
     try:
@@ -114,37 +114,38 @@ def norm_table(B: float, K1: float, avgfl: float) -> list[float]:
     return table
 
 
-def length_norms(searcher, fieldname: str, B: float, K1: float, avgfl: float) -> array | None:
-    """K1 * (1 - B + B * length / avgfl) for every document of a leaf searcher.
-
-    Kept on the per-document reader itself, so they live and die with it: a cache keyed by
-    id(reader) handed a new reader the norms of a closed one that had had the same id."""
-    reader = searcher.reader()
+def field_lengths(reader, fieldname: str) -> bytes | None:
+    """The length byte of every document of a segment reader (0: none; see norm_table), None
+    for a segment of another codec. Kept on the reader's per-document reader, so that they
+    live and die with it: the previous version cached norms by id(reader), and handed a new
+    reader the norms of a closed one that had had the same id."""
     perdoc = getattr(reader, "_perdoc", None)
     if not isinstance(perdoc, ArchivePerDocReader):
         return None
-    cache = perdoc.__dict__.setdefault("_norms", {})
-    key = (fieldname, B, K1, avgfl)
-    norms = cache.get(key)
-    if norms is None:
-        table = norm_table(B, K1, avgfl)
-        norms = cache[key] = array("d", map(table.__getitem__, perdoc.field_lengths(fieldname)))
-    return norms
+    cache = perdoc.__dict__.setdefault("_padded_lengths", {})
+    lengths = cache.get(fieldname)
+    if lengths is None:
+        lengths = perdoc.field_lengths(fieldname)
+        lengths = cache[fieldname] = lengths + bytes(max(0, reader.doc_count_all() - len(lengths)))
+    return lengths
 
 
 class FastBM25Scorer(BaseScorer):
+    """Whoosh's BM25F scorer, with the length part looked up by length byte (norm_table)."""
+
     def __init__(self, searcher, fieldname, text, B, K1, qf=1):
         parent = searcher.get_parent()
         self.idf = parent.idf(fieldname, text) * qf
         self.K1 = K1
         avgfl = parent.avg_field_length(fieldname) or 1
-        self.norms = length_norms(searcher, fieldname, B, K1, avgfl)
-        if self.norms is None:  # a segment of another codec: Whoosh's own way
+        self.table = _table(B, K1, avgfl)
+        self.lengths = field_lengths(searcher.reader(), fieldname)
+        if self.lengths is None:  # a segment of another codec: Whoosh's own way
             dfl = searcher.doc_field_length
             self.norm = lambda docnum: K1 * ((1 - B) + B * dfl(docnum, fieldname, 1) / avgfl)
         else:
-            norms = self.norms
-            self.norm = lambda docnum: norms[docnum] if docnum < len(norms) else K1
+            table, lengths = self.table, self.lengths
+            self.norm = lambda docnum: table[lengths[docnum]]
         ti = searcher.term_info(fieldname, text)
         self._max = self._score(ti.max_weight(), K1 * (1 - B + B * (ti.min_length() or 1) / avgfl))
 
@@ -156,12 +157,7 @@ class FastBM25Scorer(BaseScorer):
 
     def score(self, matcher):
         tf = matcher.weight()
-        if self.norms is not None:
-            d = matcher.id()
-            norm = self.norms[d] if d < len(self.norms) else self.K1
-        else:
-            norm = self.norm(matcher.id())
-        return self.idf * (tf * (self.K1 + 1)) / (tf + norm)
+        return self.idf * (tf * (self.K1 + 1)) / (tf + self.norm(matcher.id()))
 
     def max_quality(self):
         return self._max
@@ -218,12 +214,12 @@ class BlockPostings:
             pos += 4 + size
         self.first = [info.min_id()] + [n + 1 for n in self.last[:-1]]
 
-    def bounds(self, factor: float, table: list[float], norms: array) -> list[float]:
-        """The highest score of each block, factor * f / (f + norm), for a scorer with these
-        norms by length byte (`table`) and by document (`norms`, for inlined postings)."""
+    def bounds(self, factor: float, table: list[float], lengths: bytes) -> list[float]:
+        """The highest score of each block, factor * f / (f + table[length byte]), with the
+        length bytes of the segment's documents (for inlined postings)."""
         if self.length_bytes[0] is None:
             ids, weights = self._blocks[0]
-            return [max(factor * w / (w + norms[d]) for d, w in zip(ids, weights))]
+            return [max(factor * w / (w + table[lengths[d]]) for d, w in zip(ids, weights))]
         return [max(factor * fr[i] / (fr[i] + table[fr[i + 1]]) for i in range(0, len(fr), 2)) if fr
                 else factor * f / (f + table[b]) for f, b, fr in zip(self.top, self.length_bytes, self.frontiers)]
 
@@ -258,21 +254,26 @@ class BlockPostings:
     def weight(self, docnum: int) -> float:
         """The frequency of the term in docnum, 0 when the document lacks it."""
         i = bisect_left(self.last, docnum)
-        return self._map(i).get(docnum, 0.0) if i < len(self.last) else 0.0
+        if i == len(self.last):
+            return 0.0
+        ids, weights = self.block(i)
+        j = bisect_left(ids, docnum)
+        return weights[j] if j < len(ids) and ids[j] == docnum else 0.0
 
     def weights_of(self, docnums: list[int]) -> list[float]:
         """weight() of each of some ascending document numbers."""
         last, n = self.last, len(self.last)
         out = []
-        i, current = -1, {}
+        i, ids, weights = -1, (), ()
         for d in docnums:
             if i < 0 or last[i] < d:
                 i = bisect_left(last, d, max(i, 0))
                 if i == n:
                     out += [0.0] * (len(docnums) - len(out))
                     break
-                current = self._map(i)
-            out.append(current.get(d, 0.0))
+                ids, weights = self.block(i)
+            j = bisect_left(ids, d)
+            out.append(weights[j] if j < len(ids) and ids[j] == d else 0.0)
         return out
 
     def weights_between(self, lo: int, hi: int, most: int = 4) -> dict[int, float] | None:
@@ -354,15 +355,16 @@ def _disjunction(q: Query) -> list[Term] | None:
 
 @dataclass
 class _Scored:
-    """One term of the query in one segment: score = factor * f / (f + norms[doc])."""
+    """One term of the query in one segment: score = factor * f / (f + table[lengths[doc]])."""
 
     postings: BlockPostings
     factor: float  # idf * boost * (K1 + 1)
-    norms: object  # array of K1 * (1 - B + B * length / average length), by document
+    table: list[float]  # K1 * (1 - B + B * length / average length), by length byte
+    lengths: bytes  # the length byte of each document
     bounds: list[float]  # the highest score in each block
 
     def score(self, docnum: int, weight: float) -> float:
-        return self.factor * weight / (weight + self.norms[docnum])
+        return self.factor * weight / (weight + self.table[self.lengths[docnum]])
 
 
 def _scored(searcher, leaves: list, term: Term) -> list[_Scored | None]:
@@ -381,15 +383,16 @@ def _scored(searcher, leaves: list, term: Term) -> list[_Scored | None]:
     avgfl = searcher.avg_field_length(term.fieldname) or 1
     # Whoosh's idf (WeightingModel.idf), from the frequencies just read rather than looked up again
     factor = (log(searcher.doc_count_all() / (df + 1)) + 1) * term.boost * (K1 + 1)
+    table = _table(B, K1, avgfl)
     out: list[_Scored | None] = []
     for (sub, _), p in zip(leaves, found):
         if p is None:
             out.append(None)
             continue
-        norms = length_norms(sub, term.fieldname, B, K1, avgfl)
-        if norms is None:
+        lengths = field_lengths(sub.reader(), term.fieldname)
+        if lengths is None:
             raise Unsupported("a segment of another codec")
-        out.append(_Scored(p, factor, norms, p.bounds(factor, _table(B, K1, avgfl), norms)))
+        out.append(_Scored(p, factor, table, lengths, p.bounds(factor, table, lengths)))
     return out
 
 
@@ -457,22 +460,22 @@ class _Segment:
         """(score, docnum) of the documents of the driver's block b that have every term;
         with a cut, only those whose driver score plus the bound of the others reaches it."""
         driver = self.terms[0]
-        factor, norms = driver.factor, driver.norms
+        factor, table, lengths = driver.factor, driver.table, driver.lengths
         ids, weights = driver.postings.block(b)
-        found = [(factor * w / (w + norms[d]), d) for d, w in zip(ids, weights)]
+        found = [(factor * w / (w + table[lengths[d]]), d) for d, w in zip(ids, weights)]
         if cut is not None:
             found = [x for x in found if x[0] >= cut]
         for term in self.terms[1:]:
             if not found:
                 break
-            factor, norms = term.factor, term.norms
+            factor, table, lengths = term.factor, term.table, term.lengths
             near = term.postings.weights_between(found[0][1], found[-1][1])
             if near is not None:
                 get = near.get
-                found = [(s + factor * w / (w + norms[d]), d) for s, d in found if (w := get(d))]
+                found = [(s + factor * w / (w + table[lengths[d]]), d) for s, d in found if (w := get(d))]
             else:
                 weights = term.postings.weights_of([d for _, d in found])
-                found = [(s + factor * w / (w + norms[d]), d) for (s, d), w in zip(found, weights) if w]
+                found = [(s + factor * w / (w + table[lengths[d]]), d) for (s, d), w in zip(found, weights) if w]
         return found
 
 
@@ -590,7 +593,7 @@ def _top_of_disjunction(searcher, terms: list[Term], restrict: Query | None, k: 
     def read(alt: _Alternative, worst: float | None = None, after: float = 0.0) -> None:
         """Add alt's scores to acc, but for the blocks that cannot lift a passage past worst."""
         for si, scored in alt.by_segment.items():
-            offset, factor, norms = offsets[si], scored.factor, scored.norms
+            offset, factor, table, lengths = offsets[si], scored.factor, scored.table, scored.lengths
             for b, bound in enumerate(scored.bounds):
                 if worst is not None and _below(bound + after, worst):
                     alt.skipped.setdefault(si, set()).add(b)
@@ -598,7 +601,7 @@ def _top_of_disjunction(searcher, terms: list[Term], restrict: Query | None, k: 
                 ids, weights = scored.postings.block(b)
                 for d, w in zip(ids, weights):
                     doc = offset + d
-                    acc[doc] = acc.get(doc, 0.0) + factor * w / (w + norms[d])
+                    acc[doc] = acc.get(doc, 0.0) + factor * w / (w + table[lengths[d]])
 
     for alt in small:
         read(alt)

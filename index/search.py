@@ -299,7 +299,7 @@ def rewrite(q: Query, lexicon: phonetic.Lexicon | None = None) -> Query:
             return Term("text", words[0], boost=q.boost)
         return And([Term("pairs", p) for p in pair_terms(words)], boost=q.boost)
     if isinstance(q, FuzzyTerm) and lexicon is not None:
-        near = lexicon.spelled_like(fold(q.text), q.maxdist, q.prefixlength)
+        near = lexicon.spelled_like(fold(q.text), q.maxdist, max(1, q.prefixlength))  # same first letter, as documented
         ranked = sorted(near.items(), key=lambda kv: (kv[1], kv[0]))[:MAX_EXPANSION]
         return Or([Term("text", w, boost=q.boost * (1.0 if d == 0 else 0.8)) for w, d in ranked]) if ranked else NullQuery
     if isinstance(q, Prefix) and lexicon is not None:
@@ -346,7 +346,7 @@ def _collect(q: Query, out: Wanted, required: bool) -> None:
         if q.fieldname == "text":
             out.words.add(fold(q.text))
     elif isinstance(q, FuzzyTerm):
-        out.fuzzy.append((fold(q.text), q.maxdist, q.prefixlength))
+        out.fuzzy.append((fold(q.text), q.maxdist, max(1, q.prefixlength)))
     elif isinstance(q, Prefix):
         out.patterns.append(re.compile(re.escape(fold(q.text)) + r".*"))
     elif isinstance(q, Wildcard):
@@ -611,7 +611,7 @@ def sound_search(searcher, words: str, restrict: Query | None, limit: int, lexic
                     for word, distance in ranked[:MAX_SOUND_WORDS]]
     if not alternatives:
         return Result([], 0, sounds_like=True)
-    items, _, _ = top_docs(searcher, Or(alternatives), SOUND_CANDIDATES, restrict)
+    items = best_of_each(searcher, alternatives, SOUND_CANDIDATES, restrict)
     query_text = " ".join(plain)
     scored = []
     span = len(plain) + 1
@@ -636,6 +636,22 @@ def sound_search(searcher, words: str, restrict: Query | None, limit: int, lexic
         if len(hits) >= limit:
             break
     return Result(hits, len(scored), len(items) < SOUND_CANDIDATES, sounds_like=True)
+
+
+def best_of_each(searcher, alternatives: list[Term], k: int, restrict: Query | None) -> list[tuple[float, int]]:
+    """The k passages whose best alternative word scores highest (BM25), every passage of
+    every alternative competing.
+
+    A passage is as good a candidate as its best sound-alike word: a sum would favour
+    passages holding several weak ones, and cost much more (sixty words, some of them in a
+    passage in ten, give no bound that prunes a sum; the best of each word's own top k is
+    exact for the maximum)."""
+    best: dict[int, float] = {}
+    for term in alternatives:
+        for score, docnum in top_docs(searcher, term, k, restrict)[0]:
+            if score > best.get(docnum, -1.0):
+                best[docnum] = score
+    return sorted(((s, d) for d, s in best.items()), key=lambda x: (-x[0], x[1]))[:k]
 
 
 # ---------------------------------------------------------------- did you mean

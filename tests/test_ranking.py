@@ -146,12 +146,13 @@ def test_block_bounds_are_bounds(zipf_index):
 
 
 def test_a_reader_at_a_reused_id_gets_its_own_scores(tmp_path):
-    """Python gives a new object the id() of a freed one: the length norms (the part of BM25
-    cached per reader) of a closed reader must never be handed to the next at its address."""
+    """Python gives a new object the id() of a freed one: what BM25 keeps per reader (the
+    length of each passage) must never be handed from a closed reader to the next at its
+    address, as a cache keyed by id() did."""
     import types
 
     from index.engine import ArchivePerDocReader
-    from index.ranking import length_norms
+    from index.ranking import field_lengths, norm_table
     from index.writer import open_index, replace
 
     def segment(name: str, texts: list[str]):
@@ -159,9 +160,11 @@ def test_a_reader_at_a_reused_id_gets_its_own_scores(tmp_path):
         ix = open_index(tmp_path / name)
         return ix.storage, ix._segments()[0]
 
-    def norms(reader: ArchivePerDocReader) -> list[float]:
-        leaf = types.SimpleNamespace(reader=lambda: types.SimpleNamespace(_perdoc=reader))
-        return list(length_norms(leaf, "text", 0.75, 1.2, 10.0))  # the same average length for both
+    table = norm_table(0.75, 1.2, 10.0)  # the same average length for both
+
+    def norms(perdoc: ArchivePerDocReader) -> list[float]:
+        reader = types.SimpleNamespace(_perdoc=perdoc, doc_count_all=lambda: 2)
+        return [table[b] for b in field_lengths(reader, "text")]
 
     short_first = segment("a", ["alpha", "alpha " + "x " * 20])
     long_first = segment("b", ["alpha " + "x " * 20, "alpha"])

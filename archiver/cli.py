@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +31,25 @@ def stderr_console():
     return Console(stderr=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so that a writing command records where
+    it stopped (see Archive.writing) instead of vanishing with items marked `running`."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _exit_now(code: int) -> None:
+    """Exit, without waiting for worker threads still inside a download or a transcription: the
+    catalog has recorded them as interrupted, and what they leave is what a killed run leaves."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def handle_errors(command: Callable) -> Callable:
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -39,9 +61,9 @@ def handle_errors(command: Callable) -> Callable:
                 raise
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("interrupted; run the same command again to resume", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:
+            click.echo("interrupted; run the same command again, or `archiver retry`, to resume", err=True)
+            _exit_now(128 + signal.SIGTERM if isinstance(e, Terminated) else 130)
         except Exception as e:  # an unexpected failure still gets one line unless --debug
             if ctx.obj.get("debug"):
                 raise
@@ -50,12 +72,12 @@ def handle_errors(command: Callable) -> Callable:
     return wrapper
 
 
-def open_archive(ctx: click.Context, readonly: bool = False):
+def open_archive(ctx: click.Context, readonly: bool = False, create: bool = True):
     from . import config as config_mod
     from .pipeline import Archive
 
     config = config_mod.load(ctx.obj.get("config"))
-    return Archive.open(ctx.obj.get("archive"), config, readonly=readonly)
+    return Archive.open(ctx.obj.get("archive"), config, readonly=readonly, create=create)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,6 +90,8 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
     """Archive the videos linked from news articles and search what was said, to the second."""
     ctx.ensure_object(dict)
     ctx.obj.update(archive=archive, config=config, debug=debug)
+    if threading.current_thread() is threading.main_thread():  # not under an in-process test runner's thread
+        signal.signal(signal.SIGTERM, _terminated)
 
 
 # ---------------------------------------------------------------- add
@@ -464,7 +488,7 @@ def retry(ctx, jobs, as_json):
     """Run the failed articles and videos again (`archiver status` lists them)."""
     from .pipeline import retry as run_retry
 
-    archive = open_archive(ctx)
+    archive = open_archive(ctx, create=False)
     report = run_with_progress(lambda progress, on_item: run_retry(archive, progress=progress, jobs=jobs),
                                total=0, quiet=as_json)
     if as_json:
@@ -483,7 +507,7 @@ def reindex(ctx):
     """Rebuild the search index from the archive's JSON files."""
     from .pipeline import reindex as run_reindex
 
-    total = run_reindex(open_archive(ctx, readonly=True))
+    total = run_reindex(open_archive(ctx, create=False))
     click.echo(f"indexed {total} documents")
 
 

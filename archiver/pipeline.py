@@ -14,7 +14,7 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urlsplit
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -51,12 +51,11 @@ class Archive:
 
     @classmethod
     def open(cls, root: str | Path | None = None, config: dict[str, Any] | None = None,
-             readonly: bool = False) -> Archive:
+             readonly: bool = False, create: bool = True) -> Archive:
+        """readonly: for readers, who never write; create=False: an error when there is no archive."""
         config = config or config_mod.load()
         layout = Layout(root or config["archive"]["path"])
-        if readonly and not layout.catalog.exists():
-            raise ArchiverError(f"no archive at {layout.root}; run `archiver add` first or pass --archive DIR")
-        return cls(layout, Catalog(layout.catalog, readonly=readonly), config)
+        return cls(layout, Catalog(layout.catalog, readonly=readonly, create=create), config)
 
     @property
     def capture(self) -> bool:
@@ -100,8 +99,10 @@ class Archive:
 
     @contextmanager
     def host_slot(self, source: str):
-        """At most PER_HOST fetches from one host at a time: be polite to news sites."""
-        host = urlsplit(source).netloc if "://" in source else ""
+        """At most PER_HOST fetches from one host at a time (article pages, video probes and
+        downloads alike): be polite to news sites and video hosts. Never nested: a thread holds
+        one slot at a time, so two threads cannot each wait for the other's."""
+        host = urlsplit(source).netloc.lower() if "://" in source else ""
         with self._locks_guard:
             slot = self._hosts.setdefault(host, threading.BoundedSemaphore(PER_HOST))
         with slot:
@@ -127,8 +128,15 @@ class Archive:
                 progress("waiting for another archiver command writing to this archive")
                 fcntl.flock(lock, fcntl.LOCK_EX)
             self._writers = 1
+            # No writer is alive but us: a row still `running` is what a killed run left.
+            self.catalog.end_running("the run archiving it was killed or crashed")
             try:
                 yield
+            except BaseException:  # Ctrl-C, SIGTERM: threads still at work may not write after this
+                self.catalog.end_running("the run was stopped (Ctrl-C or SIGTERM)", stop_writes=True)
+                raise
+            else:  # only a bug of ours leaves a row `running` here
+                self.catalog.end_running("the run ended without finishing it")
             finally:
                 self._writers = 0
                 fcntl.flock(lock, fcntl.LOCK_UN)
@@ -183,6 +191,15 @@ class AddReport:
 # ---------------------------------------------------------------- what a source is
 
 
+def canonical_source(source: str) -> str:
+    """One spelling per source, so that it is one article or video however it was typed: a
+    local path made absolute (~, ./, .. and symlinks resolved), a URL without its #fragment
+    (never sent to the server: the same page)."""
+    if "://" in source:
+        return urldefrag(source).url
+    return str(Path(source).expanduser().resolve())
+
+
 def is_video_source(source: str) -> bool:
     """A media file or URL, or one video on a video platform; any other page is an article
     (its videos are discovered in it)."""
@@ -212,13 +229,14 @@ def ensure_video(archive: Archive, url: str, report: VideoReport, progress: Prog
         progress(f"copying {Path(url).name}")
         fetched, sha256 = download.copy_local(Path(url), media_root)
     else:
-        video_id, info = download.probe_url(url, retries=cfg["retries"], timeout=cfg["timeout"])
-        if _media_complete(archive, video_id):
-            catalog.remember_url(url, video_id)
-            return video_id
-        progress(f"downloading {video_id}")
-        fetched = download.download_url(url, media_root, video_id, info, retries=cfg["retries"],
-                                        timeout=cfg["timeout"], max_filesize_mb=cfg["max_filesize_mb"])
+        with archive.host_slot(url):
+            video_id, info = download.probe_url(url, retries=cfg["retries"], timeout=cfg["timeout"])
+            if _media_complete(archive, video_id):
+                catalog.remember_url(url, video_id)
+                return video_id
+            progress(f"downloading {video_id}")
+            fetched = download.download_url(url, media_root, video_id, info, retries=cfg["retries"],
+                                            timeout=cfg["timeout"], max_filesize_mb=cfg["max_filesize_mb"])
         sha256 = sha256_file(fetched.directory / fetched.media_file)  # recorded at download: the evidentiary copy
     with archive.lock_for(f"sha256:{sha256}"):  # the same bytes from two URLs at once: one video
         return _commit_media(archive, url, fetched, sha256, report)
@@ -308,6 +326,12 @@ def index_video(archive: Archive, transcript: Transcript) -> None:
                                  indexed_docs=counts[transcript.video_id])
 
 
+def error_line(e: Exception, subject: str) -> str:
+    """The error line of a failure: an ArchiverError's own, or the type and message of anything
+    else (an OS error, a bug of ours or a library's), naming what failed."""
+    return str(e) if isinstance(e, ArchiverError) else f"{subject}: unexpected {type(e).__name__}: {e}"
+
+
 def failed_video_id(url: str) -> str:
     """The catalog id of a video that failed before it had one (not found, not a video, unreadable),
     so that `archiver status` lists it with its reason; removed once the URL succeeds."""
@@ -321,10 +345,10 @@ def fetch_video(archive: Archive, url: str, progress: Progress = _quiet) -> Vide
     try:
         with archive.lock_for(url):  # the same URL from two articles at once: one download
             report.id = ensure_video(archive, url, report, progress)
-    except ArchiverError as e:
-        report.status, report.error = "failed", str(e)
+    except Exception as e:  # noqa: BLE001 (an OS error or a library's bug fails this video alone)
+        report.status, report.error = "failed", error_line(e, url)
         archive.catalog.upsert_video(failed_video_id(url), url=url, stage="download", status="failed",
-                                     error=str(e))
+                                     error=report.error)
         return report
     archive.catalog.delete_video(failed_video_id(url))
     return report
@@ -340,9 +364,9 @@ def finish_video(archive: Archive, report: VideoReport, progress: Progress = _qu
             transcript = ensure_transcript(archive, report.id, report, progress, options)
             index_video(archive, transcript)
         return transcript
-    except ArchiverError as e:
-        report.status, report.error = "failed", str(e)
-        archive.catalog.upsert_video(report.id, status="failed", error=str(e))
+    except Exception as e:  # noqa: BLE001
+        report.status, report.error = "failed", error_line(e, report.url)
+        archive.catalog.upsert_video(report.id, status="failed", error=report.error)  # at the stage it reached
         return None
 
 
@@ -355,36 +379,39 @@ class Fetched:
 
 
 def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet,
-                  base_url: str | None = None) -> Fetched:
-    """The network half of an article: read it, keep the original, download its videos."""
-    report = ArticleReport(None, source)
+                  base_url: str | None = None, spelled: str | None = None) -> Fetched:
+    """The network half of an article: read it, keep the original, download its videos.
+    `source` is canonical (see canonical_source), `spelled` as the user gave it."""
+    report = ArticleReport(None, spelled or source)
     catalog, layout = archive.catalog, archive.layout
     cfg = archive.config["download"]
+    article_id = _article_id(catalog, source, spelled or source)
+    known = catalog.article(article_id)
     pages: list = []  # the HTTP exchange of a URL source
     try:
         progress(f"reading {source}")
-        article, original, file_name = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url,
-                                                    on_fetch=pages.append)
-    except ArchiverError as e:
-        report.status, report.error = "failed", str(e)
-        known = catalog.article(article_id_for(source))
+        with archive.host_slot(source):
+            article, original, file_name = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url,
+                                                        on_fetch=pages.append)
+        article.id = article_id
+        article.links.extend(_manual_links(article, extra_videos))
+        page = pages[-1] if pages else None
+        written = _keep_original(archive, article.id, file_name, original)
+        atomic_write_json(layout.article_json(article.id), article.to_dict())
+        if archive.capture:
+            custody = provenance.source_steps(page, source, layout.article_dir(article.id) / file_name,
+                                              layout.article_json(article.id))
+            if not written:
+                custody[0]["note"] = "the same bytes as the original kept before: not rewritten"
+            provenance.append(layout.article_dir(article.id) / provenance.FILE,
+                              {"kind": "article", "id": article.id, "source": source}, *custody)
+    except Exception as e:  # noqa: BLE001 (an OS error or a parser's bug fails this article alone)
+        report.status, report.error = "failed", error_line(e, source)
         if not known or known["status"] != "ok":  # an archived copy stays good when its page is gone
-            catalog.upsert_article(article_id_for(source), source=source, stage="fetch", status="failed",
-                                   error=str(e))
+            catalog.upsert_article(article_id, stage="fetch", status="failed", error=report.error,
+                                   **({} if known else {"source": source}))
         return Fetched(report)
-    article.links.extend(_manual_links(article, extra_videos))
     report.id, report.title = article.id, article.title
-    page = pages[-1] if pages else None
-    written = _keep_original(archive, article.id, file_name, original)
-    atomic_write_json(layout.article_json(article.id), article.to_dict())
-    if archive.capture:
-        custody = provenance.source_steps(page, source, layout.article_dir(article.id) / file_name,
-                                          layout.article_json(article.id))
-        if not written:
-            custody[0]["note"] = "the same bytes as the original kept before: not rewritten"
-        provenance.append(layout.article_dir(article.id) / provenance.FILE,
-                          {"kind": "article", "id": article.id, "source": source}, *custody)
-    known = catalog.article(article.id)
     progress_fields = {} if known and known["status"] == "ok" else \
         {"stage": "videos", "status": "running", "error": None, "note": None}  # an archived one stays ok
     catalog.upsert_article(article.id, source=source, title=article.title, date=article.date,
@@ -395,8 +422,23 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
         catalog.set_link(article.id, link.url, position, video_report.id, video_report.status, video_report.error)
     if archive.capture:
         progress(f"reading {source}: web archive")
-        capture_article(archive, article, report, page, layout.article_dir(article.id) / file_name, changed=written)
+        try:
+            capture_article(archive, article, report, page, layout.article_dir(article.id) / file_name,
+                            changed=written)
+        except Exception as e:  # noqa: BLE001 (its videos are still transcribed; the article is failed)
+            report.status, report.error = "failed", error_line(e, source)
     return Fetched(report, article)
+
+
+def _article_id(catalog: Catalog, source: str, spelled: str) -> str:
+    """The article id of a canonical source: the one the catalog has for it; else, in an archive
+    made before sources were canonical, the one made from the same spelling (a relative path, a
+    URL with its #fragment), which this add adopts; else a new one."""
+    row = catalog.article_by_source(source)
+    if row:
+        return row["id"]
+    earlier = article_id_for(spelled)
+    return earlier if spelled != source and catalog.article(earlier) else article_id_for(source)
 
 
 def _keep_original(archive: Archive, article_id: str, file_name: str, original: bytes) -> bool:
@@ -461,8 +503,14 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
                                  video_report.error)
         if transcript is not None:
             transcripts[video_report.id] = transcript
-    progress(f"aligning {article.id}")
-    align_and_index(archive, article, transcripts)
+    try:
+        progress(f"aligning {article.id}")
+        archive.catalog.upsert_article(article.id, stage="align")
+        align_and_index(archive, article, transcripts)
+    except Exception as e:  # noqa: BLE001
+        report.status, report.error = "failed", error_line(e, report.url)
+        archive.catalog.upsert_article(article.id, status="failed", error=report.error)  # at the stage it reached
+        return report
     failed = [v for v in report.videos if v.status != "ok"]
     if failed:  # one line that names the article and what went wrong with its video
         report.status = "failed"
@@ -470,7 +518,7 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
             f"{report.url}: {len(failed)} of {len(report.videos)} videos failed; first: {failed[0].error}"
     elif not article.links:
         report.note = "no video found in the article; archived the text only (attach one with --video)"
-    archive.catalog.upsert_article(article.id, stage="done", status="failed" if failed else "ok",
+    archive.catalog.upsert_article(article.id, stage="done", status=report.status,  # failed: also by its capture
                                    error=report.error, note=report.note)
     return report
 
@@ -482,25 +530,21 @@ def _manual_links(article: Article, extra_videos: list[str]):
     known = {link.url for link in article.links}
     out = []
     for video in extra_videos:
-        url = _source_key(video)
+        url = canonical_source(video)
         if url not in known:
             out.append(VideoLink(url, "manual"))
             known.add(url)
     return out
 
 
-def _source_key(source: str) -> str:
-    return source if "://" in source else str(Path(source).expanduser().resolve())
-
-
 def _unique_sources(sources: list[str]) -> dict[str, str]:
-    """source -> key (absolute path for files); the same source twice in one call is kept once."""
-    keys: dict[str, str] = {}
-    for source in (s.strip() for s in sources):
-        key = _source_key(source) if source else ""
-        if source and key not in keys.values():
-            keys[source] = key
-    return keys
+    """canonical source -> as the user first spelled it: the same source twice in one call,
+    however spelled, is archived once."""
+    batch: dict[str, str] = {}
+    for spelled in (s.strip() for s in sources):
+        if spelled:
+            batch.setdefault(canonical_source(spelled), spelled)
+    return batch
 
 
 def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript]) -> None:
@@ -547,21 +591,20 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
          options: TranscribeOptions | None, on_item: Callable[[], None] | None, jobs: int,
          base_url: str | None) -> AddReport:
     archive.clean_temp_files()
-    keys = _unique_sources(sources)
+    batch = _unique_sources(sources)
 
     def unexpected(source: str, e: Exception, fetched: Fetched | None = None) -> Fetched:
-        """A bug or an OS error in one item is that item's failure, not the batch's."""
+        """What escapes the stages (they record their own failures) is still this item's alone."""
         report = fetched.report if fetched else (
-            VideoReport(None, source) if is_video_source(source) else ArticleReport(None, source))
-        report.status, report.error = "failed", f"{source}: unexpected {type(e).__name__}: {e}"
+            VideoReport(None, batch[source]) if is_video_source(source) else ArticleReport(None, batch[source]))
+        report.status, report.error = "failed", error_line(e, batch[source])
         return Fetched(report)
 
     def fetch(source: str) -> Fetched:
         try:
-            with archive.host_slot(source):
-                if is_video_source(source):
-                    return Fetched(fetch_video(archive, keys[source], progress))
-                return fetch_article(archive, source, videos or [], progress, base_url)
+            if is_video_source(source):
+                return Fetched(fetch_video(archive, source, progress))
+            return fetch_article(archive, source, videos or [], progress, base_url=base_url, spelled=batch[source])
         except Exception as e:  # noqa: BLE001 (reported per item, with its type)
             return unexpected(source, e)
 
@@ -569,7 +612,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
         try:
             if isinstance(fetched.report, VideoReport):
                 finish_video(archive, fetched.report, progress, options)
-                fetched.report.url = source
+                fetched.report.url = batch[source]
                 archive.catalog.set_source(source, fetched.report.id)
                 return fetched.report
             return finish_article(archive, fetched, progress, options)
@@ -578,7 +621,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
 
     results: dict[str, ArticleReport | VideoReport] = {}
     if jobs <= 1:
-        for source in keys:
+        for source in batch:
             results[source] = finish(source, fetch(source))
             if on_item:
                 on_item()
@@ -590,9 +633,8 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
         transcribers = 2 if cores >= 2 and options.engine == "faster-whisper" else 1
         if transcribers > 1:
             options = replace(options, cpu_threads=max(1, cores // transcribers), workers=transcribers)
-        with ThreadPoolExecutor(jobs, thread_name_prefix="fetch") as fetchers, \
-                ThreadPoolExecutor(transcribers, thread_name_prefix="transcribe") as cpu:
-            fetching = {fetchers.submit(fetch, source): source for source in keys}
+        with _pool(jobs, "fetch") as fetchers, _pool(transcribers, "transcribe") as cpu:
+            fetching = {fetchers.submit(fetch, source): source for source in batch}
             finishing = []
             for done in as_completed(fetching):
                 source = fetching[done]
@@ -603,13 +645,26 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
                     on_item()
 
     report = AddReport()
-    for source in keys:  # the order the user gave
+    for source in batch:  # the order the user gave
         item = results[source]
         (report.videos if isinstance(item, VideoReport) else report.articles).append(item)
         if item.error:
             report.errors.append(item.error)
     archive.clean_temp_files()
     return report
+
+
+@contextmanager
+def _pool(workers: int, name: str):
+    """A thread pool that, on Ctrl-C or SIGTERM, starts nothing more and waits for nothing
+    (a `with ThreadPoolExecutor` would run the whole rest of the batch first)."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix=name)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 @dataclass
@@ -627,13 +682,13 @@ def plan(sources: list[str], videos: list[str] | None = None, config: dict[str, 
 
     cfg = (config or config_mod.load())["download"]
     report = AddReport()
-    for source, key in _unique_sources(sources).items():
-        if is_video_source(source):
+    for key, source in _unique_sources(sources).items():
+        if is_video_source(key):
             report.videos.append(VideoReport(None, key, status="planned"))
             continue
-        item = ArticleReport(article_id_for(source), source, status="planned")
+        item = ArticleReport(article_id_for(key), source, status="planned")
         try:
-            article, _, _ = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url)
+            article, _, _ = read_article(key, cfg["timeout"], cfg["retries"], base_url=base_url)
         except ArchiverError as e:
             item.status, item.error = "failed", str(e)
             report.errors.append(str(e))

@@ -16,13 +16,19 @@ would put every word in tens of thousands of passages). Four passages in five ar
 transcript passages (two adjacent segments, with word times), one in five an article
 sentence. Everything is seeded: the same size gives the same passages and queries.
 
-Built indexes are cached under benchmarks/.cache/search/ (the 1M Whoosh index takes tens of
-minutes on 2 cores); --rebuild builds them again. The process exits 1 when a target is
-missed, after printing what was measured and what dominates it.
+The query indexes are cached under benchmarks/.cache/search/ (the 1M Whoosh index takes tens
+of minutes on 2 busy cores); --rebuild builds them again. The indexing rate is never read
+from the cache: it comes from an index built in this run, a query index when one of at
+least --rate-size passages was built, else a fresh build of that many passages. The
+process exits 1 when a target is missed, after printing what was measured and what
+dominates it.
 
-Targets: p95 < 50 ms for term and phrase queries at 1M passages; indexing >= 10k passages/s;
-adding one article to a 1M index < 2 s; `archiver search` < 0.5 s wall time on a small
-archive; sound-alike search finds at least 8 of the seed's 10 misheard names.
+Targets, checked at every size the run measures: p95 < 50 ms for term and phrase queries
+(the 1M figure is the one that matters); the top 10 of the search's ranking holds on
+average at least 95% of an exhaustive BM25 top 10 (every match scored by Whoosh's own
+matchers); adding one article and its video < 2 s; indexing >= 10k passages/s;
+`archiver search` < 0.5 s wall time on a small archive; sound-alike search finds at least 8
+of the seed's 10 misheard names.
 """
 from __future__ import annotations
 
@@ -54,9 +60,11 @@ from support.names import names_figure  # noqa: E402
 CACHE = ROOT / "benchmarks" / ".cache" / "search"
 GENERATOR_VERSION = "1"  # bump when the corpus generator changes, so caches are rebuilt
 
-TARGET_P95_MS = 50.0  # term and phrase queries at 1M passages
+TARGET_P95_MS = 50.0  # term and phrase queries, at every size (the 1M figure is the one that matters)
+TARGETED_KINDS = ("term", "phrase")
+TARGET_OVERLAP = 0.95  # mean share of an exhaustive BM25 top 10 in ours
 TARGET_INDEX_RATE = 10_000  # passages per second
-TARGET_INCREMENTAL_S = 2.0  # one article added to a 1M index
+TARGET_INCREMENTAL_S = 2.0  # one article and its video added to the index
 TARGET_CLI_S = 0.5  # `archiver search` on a small archive, whole process
 TARGET_NAMES = 8  # of 10 seed names in the top 3 at the right time
 
@@ -206,7 +214,8 @@ def cache_key(size: int) -> str:
     import inspect
 
     h = hashlib.sha256(GENERATOR_VERSION.encode())
-    h.update(inspect.getsource(Corpus).encode() + inspect.getsource(fixture_texts).encode())
+    # the texts the passages are made of (not the code that reads them: a fixture moved is the same corpus)
+    h.update(inspect.getsource(Corpus).encode() + json.dumps(fixture_texts(), sort_keys=True).encode())
     for name in ("schema.py", "phonetic.py", "engine.py", "writer.py"):
         h.update((ROOT / "index" / name).read_bytes())
     return f"{size}-{h.hexdigest()[:10]}"
@@ -217,38 +226,44 @@ def dir_size(path: Path) -> int:
 
 
 def build_whoosh(corpus: Corpus, size: int, rebuild: bool = False, procs: int = 2) -> Built:
-    """The Whoosh index of `size` passages, written by `procs` processes (a segment each).
-
-    The passages are made (and turned into index fields) before the clock starts: the
-    figure is the indexer's, not the generator's."""
-    from whoosh import index as whoosh_index
-
-    from index.engine import build_parallel
-    from index.phonetic import Lexicon
-    from index.schema import make_schema
-    from index.writer import whoosh_fields
-
+    """The Whoosh index of `size` passages (cached), written by `procs` processes (a segment each)."""
     path = CACHE / f"whoosh-{cache_key(size)}"
     meta_path = path / "benchmark.json"
     if meta_path.exists() and not rebuild:
         return Built(size, path, 0.0, json.loads(meta_path.read_text()))
     for stale in CACHE.glob(f"whoosh-{size}-*"):  # built by other versions of the code
         shutil.rmtree(stale, ignore_errors=True)
-    path.mkdir(parents=True)
-    docs = [whoosh_fields(doc) for doc in corpus.passages(size)]
-    parts = [docs[i * len(docs) // procs:(i + 1) * len(docs) // procs] for i in range(procs)]
-    ix = whoosh_index.create_in(str(path), make_schema())
-    stats: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    words = build_parallel(ix, parts, stats)
-    t1 = time.perf_counter()
-    Lexicon(path).add(words)
-    t2 = time.perf_counter()
-    del docs, parts
-    meta = {"seconds": t2 - t0, "index_seconds": t1 - t0, "lexicon_seconds": t2 - t1, "procs": procs,
-            "worker_cpu": stats.get("cpu"), "bytes": dir_size(path), "load": os.getloadavg()[0]}
+    meta = timed_build(corpus, size, path, procs)
     meta_path.write_text(json.dumps(meta))
-    return Built(size, path, t2 - t0, meta)
+    return Built(size, path, meta["seconds"], meta)
+
+
+def timed_build(corpus: Corpus, size: int, path: Path, procs: int = 2) -> dict[str, Any]:
+    """Build the index of `size` passages in `path` as `archiver reindex` does (index.writer.
+    install_build: the segments, the word table, the switch of CURRENT) and time it. The
+    passages are made (and turned into index fields) before the clock starts: the figure
+    is the indexer's, not the generator's."""
+    from index.writer import install_build, whoosh_fields
+
+    docs = [whoosh_fields(doc) for doc in corpus.passages(size)]
+    stats: dict[str, Any] = {}
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    install_build(path, docs, procs, stats)
+    seconds = time.perf_counter() - t0
+    del docs
+    return {"seconds": seconds, "procs": procs, "worker_cpu": stats.get("cpu"), "bytes": dir_size(path),
+            "load": max(load, os.getloadavg()[0]), "built": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def indexing_rate(corpus: Corpus, size: int, built: list[Built]) -> dict[str, Any]:
+    """Passages per second, measured in this run: from a query index built in this run when one
+    is at least `size` passages, else from a fresh build of `size` passages, thrown away after."""
+    fresh = [b for b in built if b.seconds and b.size >= size]
+    if fresh:
+        return dict(fresh[-1].meta, size=fresh[-1].size)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        return dict(timed_build(corpus, size, Path(tmp) / "index"), size=size)
 
 
 def build_fts5(corpus: Corpus, size: int, rebuild: bool = False) -> Built:
@@ -394,16 +409,20 @@ def make_queries(corpus: Corpus, size: int, per_kind: int, seed: int = 7) -> lis
     return out
 
 
-def run_whoosh(index_path: Path, queries: list[Query], limit: int = 10) -> dict[str, list[float]]:
+def run_whoosh(index_path: Path, queries: list[Query], limit: int = 10) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """(wall-clock ms, CPU ms) of each query, by kind: on a shared machine the CPU time is
+    what the search costs, the wall-clock time what a user waits."""
     from index.search import search
 
     search(index_path, "warm up the searcher", limit)  # opens the index: not part of a query's time
-    times: dict[str, list[float]] = {}
+    wall: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     for query in queries:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         search(index_path, query.text, limit, sounds_like=query.kind == "phonetic")
-        times.setdefault(query.kind, []).append((time.perf_counter() - t0) * 1000)
-    return times
+        wall.setdefault(query.kind, []).append((time.perf_counter() - t0) * 1000)
+        cpu.setdefault(query.kind, []).append((time.process_time() - c0) * 1000)
+    return wall, cpu
 
 
 def run_fts5(db_path: Path, index_path: Path, queries: list[Query], limit: int = 10) -> dict[str, list[float]]:
@@ -458,13 +477,16 @@ def linked_copy(src: Path, dst: Path) -> None:
     """A copy of an index made of hard links: Whoosh never rewrites a segment file, so
     the cached index stays as it was while the copy is written to."""
     shutil.rmtree(dst, ignore_errors=True)
-    dst.mkdir(parents=True)
-    for f in src.iterdir():
-        if f.is_file() and f.name != "MAIN_WRITELOCK":
-            if f.suffix == ".sqlite":
-                shutil.copy2(f, dst / f.name)  # SQLite writes in place
+    for f in sorted(src.rglob("*")):
+        target = dst / f.relative_to(src)
+        if f.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif f.name != "MAIN_WRITELOCK":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if f.suffix in (".sqlite", ".json") or f.name == "CURRENT":
+                shutil.copy2(f, target)  # written in place
             else:
-                os.link(f, dst / f.name)
+                os.link(f, target)
 
 
 def incremental(corpus: Corpus, built: Built) -> dict[str, Any]:
@@ -538,13 +560,21 @@ def mb(n: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global CACHE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 10k, 100k, 1m (default 10k,100k)")
     parser.add_argument("--queries", type=int, default=100, help="queries of each kind per size (default 100)")
     parser.add_argument("--rebuild", action="store_true", help="build the indexes again instead of using the cache")
     parser.add_argument("--only", choices=("speed", "names", "cli"), help="run one part only")
     parser.add_argument("--no-fts", action="store_true", help="skip SQLite FTS5")
+    parser.add_argument("--rate-size", type=int, default=100_000,
+                        help="passages of the fresh build that measures the indexing rate, unless a query "
+                             "index at least that large was built in this run (default 100000)")
+    parser.add_argument("--cache", type=Path, default=CACHE, help=f"where the indexes are cached (default {CACHE})")
+    parser.add_argument("--overlap-queries", type=int, default=30,
+                        help="queries of each kind whose top 10 is compared with an exhaustive BM25 top 10 (default 30)")
     args = parser.parse_args(argv)
+    CACHE = args.cache
     CACHE.mkdir(parents=True, exist_ok=True)
     missed: list[str] = []
     print(f"search benchmark: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start "
@@ -569,9 +599,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.only in (None, "speed"):
         corpus = Corpus()
+        built: list[Built] = []
         for label in [s.strip().lower() for s in args.sizes.split(",") if s.strip()]:
             size = SIZES.get(label) or int(label)
-            missed += speed(corpus, label, size, args)
+            missed += speed(corpus, label, size, args, built)
+        missed += indexing(corpus, args.rate_size, built)
 
     if missed:
         print("TARGETS MISSED: " + "; ".join(missed))
@@ -580,52 +612,104 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def speed(corpus: Corpus, label: str, size: int, args) -> list[str]:
+def indexing(corpus: Corpus, size: int, built: list[Built]) -> list[str]:
+    """The indexing rate, measured in this run (see indexing_rate), against its target."""
+    meta = indexing_rate(corpus, size, built)
+    rate = meta["size"] / meta["seconds"]  # the postings and the word table: all that indexing writes
+    cpu = meta.get("worker_cpu") or []
+    cpu_rate = meta["size"] / max(cpu) if cpu else 0
+    print(f"indexing: {meta['size']:,} passages in {meta['seconds']:.1f} s = {rate:,.0f} passages/s with "
+          f"{meta['procs']} processes, built in this run (load {meta['load']:.1f}; CPU per worker "
+          f"{', '.join(f'{c:.1f}' for c in cpu)} s = {cpu_rate:,.0f} passages/s if each had a core; "
+          f"target >= {TARGET_INDEX_RATE:,}/s)")
+    if rate >= TARGET_INDEX_RATE:
+        return []
+    print(f"indexing ceiling: {cpu_rate:,.0f} passages/s with a core per worker; "
+          f"{indexing_profile(corpus, min(20_000, meta['size']))}")
+    return [f"indexing {rate:,.0f}/s < {TARGET_INDEX_RATE:,}/s"]
+
+
+def speed(corpus: Corpus, label: str, size: int, args, built_now: list[Built]) -> list[str]:
     missed = []
     built = build_whoosh(corpus, size, args.rebuild)
-    rate = size / built.meta["seconds"]  # the postings and the word table: all that indexing writes
-    cpu = built.meta.get("worker_cpu") or []
-    cpu_rate = size / max(cpu) if cpu else 0
-    cached = " (cached build)" if not built.seconds else ""
-    print(f"[{label}] whoosh index: {size} passages in {built.meta['seconds']:.1f} s = {rate:,.0f} passages/s "
-          f"with {built.meta['procs']} processes (load {built.meta['load']:.1f}; CPU per worker "
-          f"{', '.join(f'{c:.1f}' for c in cpu)} s = {cpu_rate:,.0f} passages/s if each had a core), "
-          f"of which word table {built.meta['lexicon_seconds']:.1f} s; size {mb(built.meta['bytes'])}{cached}")
-    if size >= 100_000 and rate < TARGET_INDEX_RATE:
-        missed.append(f"[{label}] indexing {rate:,.0f}/s < {TARGET_INDEX_RATE:,}/s")
-        print(f"[{label}] indexing ceiling: {cpu_rate:,.0f} passages/s with a core per worker; "
-              f"{indexing_profile(corpus)}")
+    built_now.append(built)
+    when = f"built in this run in {built.seconds:.1f} s" if built.seconds else \
+        f"cached build of {built.meta.get('built', 'an earlier run')} (not timed in this run)"
+    print(f"[{label}] whoosh index: {size:,} passages, {mb(built.meta['bytes'])}, {when}")
     fts = None
     if not args.no_fts:
         fts = build_fts5(corpus, size, args.rebuild)
-        print(f"[{label}] fts5 index: {fts.meta['seconds']:.1f} s = {size / fts.meta['seconds']:,.0f} passages/s, "
-              f"size {mb(fts.meta['bytes'])}{' (cached build)' if not fts.seconds else ''}")
+        print(f"[{label}] fts5 index: {mb(fts.meta['bytes'])}, "
+              + (f"built in this run in {fts.seconds:.1f} s" if fts.seconds else "cached build"))
     queries = make_queries(corpus, size, args.queries)
-    whoosh_times = run_whoosh(built.path, queries)
+    whoosh_times, whoosh_cpu = run_whoosh(built.path, queries)
     fts_times = run_fts5(fts.path, built.path, queries) if fts else {}
     for kind in QUERY_KINDS:
         w = whoosh_times.get(kind, [])
         if not w:
             continue
-        line = f"[{label}] {kind:9} whoosh p50 {percentile(w, 50):7.1f} ms  p95 {percentile(w, 95):7.1f} ms"
+        line = (f"[{label}] {kind:9} whoosh p50 {percentile(w, 50):7.1f} ms  p95 {percentile(w, 95):7.1f} ms "
+                f"(CPU p95 {percentile(whoosh_cpu[kind], 95):6.1f} ms)")
         f = fts_times.get(kind)
         if f:
             line += (f"  | fts5 p50 {percentile(f, 50):7.1f} ms  p95 {percentile(f, 95):7.1f} ms"
                      f"  | whoosh/fts5 p95 {percentile(w, 95) / max(percentile(f, 95), 1e-6):5.2f}")
+        if kind in TARGETED_KINDS:
+            line += f"  (target p95 < {TARGET_P95_MS:.0f} ms)"
+            if percentile(w, 95) >= TARGET_P95_MS:
+                missed.append(f"[{label}] {kind} p95 {percentile(w, 95):.1f} ms >= {TARGET_P95_MS:.0f} ms")
         print(line)
-        if size >= 1_000_000 and kind in ("term", "phrase") and percentile(w, 95) >= TARGET_P95_MS:
-            missed.append(f"[{label}] {kind} p95 {percentile(w, 95):.1f} ms >= {TARGET_P95_MS:.0f} ms")
-    if size >= 100_000:
-        inc = incremental(corpus, built)
-        print(f"[{label}] add one article ({inc['article_docs']} sentences) and its video ({inc['video_docs']} passages): "
-              f"{inc['add_s']:.2f} s (video {inc['video_s']:.2f} s, article {inc['article_s']:.2f} s); "
-              f"first search after it {inc['first_search_s'] * 1000:.0f} ms; re-index of the video "
-              f"{inc['reindex_s']:.2f} s, replaced exactly: {'yes' if inc['replaced_exactly'] else 'NO'}")
-        if size >= 1_000_000 and inc["add_s"] >= TARGET_INCREMENTAL_S:
-            missed.append(f"[{label}] incremental add {inc['add_s']:.2f} s >= {TARGET_INCREMENTAL_S} s")
-        if not inc["replaced_exactly"] or not inc["found"]:
-            missed.append(f"[{label}] re-indexing did not replace the video's documents exactly")
+    overlaps = ranking_overlap(built.path, queries, args.overlap_queries)
+    mean = statistics.mean(v for values in overlaps.values() for v in values)
+    print(f"[{label}] overlap of the top 10 with an exhaustive BM25 top 10 (every match scored): "
+          + ", ".join(f"{kind} {statistics.mean(v):.3f}" for kind, v in overlaps.items())
+          + f"; mean {mean:.3f} over {sum(len(v) for v in overlaps.values())} queries (target >= {TARGET_OVERLAP})")
+    if mean < TARGET_OVERLAP:
+        missed.append(f"[{label}] ranking overlap {mean:.3f} < {TARGET_OVERLAP}")
+    inc = incremental(corpus, built)
+    print(f"[{label}] add one article ({inc['article_docs']} sentences) and its video ({inc['video_docs']} passages): "
+          f"{inc['add_s']:.2f} s (video {inc['video_s']:.2f} s, article {inc['article_s']:.2f} s; target < "
+          f"{TARGET_INCREMENTAL_S} s); first search after it {inc['first_search_s'] * 1000:.0f} ms; re-index of the "
+          f"video {inc['reindex_s']:.2f} s, replaced exactly: {'yes' if inc['replaced_exactly'] else 'NO'}")
+    if inc["add_s"] >= TARGET_INCREMENTAL_S:
+        missed.append(f"[{label}] incremental add {inc['add_s']:.2f} s >= {TARGET_INCREMENTAL_S} s")
+    if not inc["replaced_exactly"] or not inc["found"]:
+        missed.append(f"[{label}] re-indexing did not replace the video's documents exactly")
     return missed
+
+
+def ranking_overlap(index_path: Path, queries: list[Query], per_kind: int) -> dict[str, list[float]]:
+    """For the first `per_kind` queries of each BM25-ranked kind: the share of the exhaustive
+    top 10 (Whoosh's matchers and BM25 over every match, ranking.scan) that the search's own
+    ranking (ranking.top_docs) returns, for the query the search runs (words rewritten,
+    filters restricting)."""
+    from index.ranking import scan, top_docs
+    from index.search import filter_query, lexicon_for, ranked_query, searcher_for, split_filters
+
+    searcher = searcher_for(index_path)
+    lexicon = lexicon_for(searcher)
+    out: dict[str, list[float]] = {}
+    for query in queries:
+        if query.kind == "phonetic" or len(out.get(query.kind, [])) >= per_kind:
+            continue  # sound-alike hits are ordered by sound, not by BM25
+        words, filters = split_filters(query.text)
+        restrict = filter_query(filters, {}, None, searcher)
+        _, main = ranked_query(searcher, words, lexicon)
+        ours = top_docs(searcher, main, 10, restrict)[0]
+        full = scan(searcher, main, 10, restrict)[0]
+        out.setdefault(query.kind, []).append(overlap(ours, full))
+    return out
+
+
+def overlap(ours: list[tuple[float, int]], full: list[tuple[float, int]]) -> float:
+    """The share of the exhaustive top 10 that ours holds. Passages whose score ties the
+    exhaustive 10th are equally right (which of them a scan keeps depends on the order in
+    which Whoosh added up the terms, segment by segment, to the last bit)."""
+    if not full:
+        return float(not ours)
+    best = {d for _, d in full}
+    last = full[-1][0]
+    return sum(1 for score, d in ours if d in best or abs(score - last) <= 1e-9 * abs(last)) / len(full)
 
 
 if __name__ == "__main__":

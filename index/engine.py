@@ -1,4 +1,4 @@
-"""Whoosh, tuned for many short passages: a codec, a writer and a scorer.
+"""Whoosh, tuned for many short passages: a codec and a writer (ranking.py scores).
 
 Whoosh does its work per posting and per term in Python, so what it costs follows from how
 many Python calls each one goes through. Measured with benchmarks/search.py on 2 shared
@@ -13,11 +13,12 @@ processes index about 14,000 passages per second when each has a core.
 - Small posting lists (most word pairs) are kept inside the term dictionary
   (INLINE_LIMIT; `InliningPostingsWriter` fixes the stock inline path) rather than written
   as a pickled, compressed block each.
+- Block headers bound the scores of their postings tightly (`_block_lengths`, `_frontier`),
+  so that a top-k search skips the blocks that cannot make it (ranking.py).
 - Two processes: `build_parallel` writes one segment per forked worker, nothing merged.
-- Reading: lengths are read once per field (`ArchivePerDocReader`) and `FastBM25` scores
-  from a precomputed length factor per passage, where the stock scorer read each length
-  from disk; `SkippingLeafMatcher` skips inside a block by binary search and decodes ids
-  with itertools.accumulate.
+- Reading: lengths are read once per field (`ArchivePerDocReader`), where the stock scorer
+  read each length from disk; `SkippingLeafMatcher` skips inside a block by binary search
+  and decodes ids with itertools.accumulate.
 
 What still dominates, per passage: about half the time goes to adding postings (finding
 the words and their pairs, one dict operation per distinct term), half to the commit,
@@ -26,22 +27,24 @@ pairs).
 """
 from __future__ import annotations
 
+import pickle
+import struct
+import zlib
 from array import array
-
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from itertools import accumulate
 
-from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, W3Codec, W3LeafMatcher, W3PerDocReader, W3PerDocWriter,
-                                  W3PostingsWriter, W3TermInfo, _lenfield)
+from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3LeafMatcher, W3PerDocReader,
+                                  W3PerDocWriter, W3PostingsWriter, W3TermInfo, _lenfield)
 from whoosh.matching import ReadTooFar
 from whoosh.system import pack_ushort
-from whoosh.scoring import BM25F, BaseScorer, WeightScorer
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 INLINE_LIMIT = 8  # posting lists this short live in the term dictionary, not in blocks
 _ONES_BLOCK = (1.0,) * 1024
 _LENGTHS = [byte_to_length(b) for b in range(256)]
+_INT = struct.Struct("!i")  # a block's size, as W3PostingsWriter writes it (negative: the last block)
 
 
 class ArchivePerDocReader(W3PerDocReader):
@@ -72,6 +75,31 @@ class ArchivePerDocReader(W3PerDocReader):
 
 
 class InliningPostingsWriter(W3PostingsWriter):
+    """W3PostingsWriter with two changes: posting lists shorter than INLINE_LIMIT go into the
+    term dictionary, and a block's header may end with its frontier (see _frontier), after
+    the six fields Whoosh reads."""
+
+    def _new_block(self):
+        super()._new_block()
+        self._frontier = ()
+
+    def _write_block(self, last=False):
+        # W3PostingsWriter._write_block, but for the header's seventh field on.
+        if not self._blockcount:
+            self._postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)
+        data = pickle.dumps((self._mini_ids(), self._mini_weights(), self._mini_values()), 2)
+        if self._compression:
+            data = zlib.compress(data, self._compression)
+        header = (len(self._ids), self._ids[-1], self._maxweight, self._compression,
+                  length_to_byte(self._minlength), length_to_byte(self._maxlength)) + self._frontier
+        info = pickle.dumps(header, 2)
+        self._postfile.write_int(-(len(info) + len(data)) if last else len(info) + len(data))
+        self._postfile.write(info)
+        self._postfile.write(data)
+        self._blockcount += 1
+        self._new_block()
+
     def finish_postings(self):
         # W3PostingsWriter calls a `set_inline` that W3TermInfo lacks (it has `set_inlined`);
         # with Whoosh's default inlinelimit=1 that branch never runs, so nobody noticed.
@@ -87,7 +115,25 @@ class InliningPostingsWriter(W3PostingsWriter):
 class SkippingLeafMatcher(W3LeafMatcher):
     """skip_to by binary search inside a block, where Whoosh steps one posting at a time
     (three method calls each): intersecting a rare term with a common one ("forecasters
-    in" AND "in the") spent most of its time there."""
+    in" AND "in the") spent most of its time there. Reads block headers that carry a
+    frontier (InliningPostingsWriter), which W3LeafMatcher would refuse."""
+
+    def _goto(self, position):
+        # W3LeafMatcher._goto, taking the first six fields of the header.
+        postfile = self._postfile
+        self._data = self._ids = self._weights = self._values = None
+        self._i = 0
+        postfile.seek(position)
+        length = postfile.read_int()
+        if length < 0:
+            self._lastblock = True
+            length = -length
+        self._nextoffset = position + _INT.size + length
+        info = postfile.read_pickle()
+        self._dataoffset = postfile.tell()
+        self._blocklength, self._maxid, self._maxweight, self._compression, mnlen, mxlen = info[:6]
+        self._minlength = byte_to_length(mnlen)
+        self._maxlength = byte_to_length(mxlen)
 
     def skip_to(self, targetid):
         if not self.is_active():
@@ -243,6 +289,10 @@ class FastSegmentWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
+    def pending_words(self) -> list[str]:
+        """The distinct words of the text field added so far (before commit)."""
+        return list(self._inverted.get("text", ()))
+
     def add_postings_to_pool(self, reader, startdoc, docmap):
         # Postings of segments merged into this one (commit's MERGE_SMALL), after ours.
         inverted = self._inverted
@@ -380,15 +430,65 @@ def _buffer_postings(postwriter, postings: list[int], lengths: array | None) -> 
         postwriter._weights = block_weights
         postwriter._values = []
         postwriter._maxweight = 1.0 if weights is None else max(block_weights)
-        if size:
-            block_lengths = [lengths[d] for d in block_ids if d < size and lengths[d]]
-            postwriter._minlength = min(block_lengths) if block_lengths else None
-            postwriter._maxlength = max(block_lengths) if block_lengths else 0
-        else:
-            postwriter._minlength, postwriter._maxlength = None, 0
+        postwriter._minlength, postwriter._maxlength = _block_lengths(
+            block_ids, None if weights is None else block_weights, postwriter._maxweight, lengths, size)
+        postwriter._frontier = () if weights is None else _frontier(block_ids, block_weights, lengths, size)
         if start + limit < n:
             postwriter._write_block()
             postwriter._new_block()
+
+
+def _block_lengths(ids, weights, top: float, lengths: array | None, size: int) -> tuple[int | None, int]:
+    """(the length a block header calls its minimum, its longest length).
+
+    A scorer bounds a block's scores with BM25 of its highest frequency `top` at the header's
+    minimum length (ranking.py skips the blocks whose bound cannot make the top k). Paired
+    with the shortest length of the block, that bound is loose whenever the shortest passage
+    is not the one with the most occurrences. Instead the header gets L = min(length * top /
+    frequency) over the postings, the largest length for which top / (top + a + c*L) >=
+    f / (f + a + c*length) holds for every posting whatever a, c >= 0, that is for any K1, B
+    and average length: a(top - f) >= 0, and c(top*length - f*L) >= 0 because L <= length *
+    top / f. Lengths are taken as the reader decodes them (a byte each, rounded up), and L
+    rounded down to a length a byte can hold, so the bound stays a bound after decoding.
+    With every frequency 1, L is the shortest length, as in Whoosh's own header.
+    """
+    if not size:
+        return None, 0
+    known = [lengths[d] if d < size else 0 for d in ids]
+    longest = max(known)
+    if not longest:
+        return None, 0
+    if weights is None:
+        return _LENGTHS[_length_byte(min(n for n in known if n))], longest
+    bound = min(_LENGTHS[_length_byte(n)] * top / f for n, f in zip(known, weights) if n)
+    return _LENGTHS[max(1, bisect_right(_LENGTHS, bound) - 1)], longest
+
+
+def _frontier(ids, weights, lengths: array | None, size: int) -> tuple[int, ...]:
+    """(frequency, length byte, frequency, length byte, ...): the postings of a block that no
+    other one beats on both counts (as many occurrences or more, in a passage as short or
+    shorter), most occurrences first. BM25 rises with the frequency and falls with the
+    length, so the best score of the block, for any K1, B and average length, is that of one
+    of these: ranking.py bounds the block with it exactly, where the header's (maximum
+    frequency, _block_lengths) pair overshoots whenever the most frequent posting is not the
+    shortest. Empty when that pair is exact already, or the frontier is long (then the pair
+    is the bound)."""
+    if not size:
+        return ()
+    shortest: dict[int, int] = {}  # frequency -> the shortest length byte with it
+    for d, f in zip(ids, weights):
+        n = lengths[d] if d < size else 0
+        if n:
+            b, f = _length_byte(n), int(f)
+            if b < shortest.get(f, 256):
+                shortest[f] = b
+    out: list[int] = []
+    best = 256
+    for f in sorted(shortest, reverse=True):
+        if shortest[f] < best:
+            best = shortest[f]
+            out += (f, best)
+    return tuple(out) if 2 < len(out) <= 16 else ()
 
 
 def build_parallel(ix, parts: list[list[dict]], stats: dict | None = None, **writer_args) -> list[str]:
@@ -452,74 +552,3 @@ def _build_part(ix, docs: list[dict], writer_args: dict, results) -> None:
         results.put((segment, writer.written_words, None, time.process_time() - cpu))
     except BaseException as e:  # reported by the parent
         results.put((None, [], f"{type(e).__name__}: {e}", 0.0))
-
-
-# ---------------------------------------------------------------- scoring
-
-
-class FastBM25(BM25F):
-    """BM25F as Whoosh computes it, with the length part precomputed per document."""
-
-    def scorer(self, searcher, fieldname, text, qf=1):
-        if not searcher.schema[fieldname].scorable:
-            return WeightScorer.for_(searcher, fieldname, text)
-        return FastBM25Scorer(searcher, fieldname, text, self._field_B.get(fieldname, self.B), self.K1, qf)
-
-
-_norm_cache: dict[tuple, array] = {}
-
-
-def length_norms(searcher, fieldname: str, B: float, K1: float, avgfl: float) -> array | None:
-    """K1 * (1 - B + B * length / avgfl) for every document of a leaf searcher."""
-    reader = searcher.reader()
-    perdoc = getattr(reader, "_perdoc", None)
-    if not isinstance(perdoc, ArchivePerDocReader):
-        return None
-    key = (id(perdoc), fieldname, B, K1, avgfl)
-    norms = _norm_cache.get(key)
-    if norms is None:
-        table = [K1 * ((1 - B) + B * length / avgfl) for length in _LENGTHS]
-        table[0] = K1 * ((1 - B) + B * 1 / avgfl)  # documents without the field count as length 1
-        norms = array("d", map(table.__getitem__, perdoc.field_lengths(fieldname)))
-        if len(_norm_cache) > 64:
-            _norm_cache.clear()
-        _norm_cache[key] = norms
-    return norms
-
-
-class FastBM25Scorer(BaseScorer):
-    def __init__(self, searcher, fieldname, text, B, K1, qf=1):
-        parent = searcher.get_parent()
-        self.idf = parent.idf(fieldname, text) * qf
-        self.K1 = K1
-        avgfl = parent.avg_field_length(fieldname) or 1
-        self.norms = length_norms(searcher, fieldname, B, K1, avgfl)
-        if self.norms is None:  # a segment of another codec: Whoosh's own way
-            dfl = searcher.doc_field_length
-            self.norm = lambda docnum: K1 * ((1 - B) + B * dfl(docnum, fieldname, 1) / avgfl)
-        else:
-            norms = self.norms
-            self.norm = lambda docnum: norms[docnum] if docnum < len(norms) else K1
-        ti = searcher.term_info(fieldname, text)
-        self._max = self._score(ti.max_weight(), K1 * (1 - B + B * (ti.min_length() or 1) / avgfl))
-
-    def _score(self, tf, norm):
-        return self.idf * (tf * (self.K1 + 1)) / (tf + norm)
-
-    def supports_block_quality(self):
-        return False
-
-    def score(self, matcher):
-        tf = matcher.weight()
-        if self.norms is not None:
-            d = matcher.id()
-            norm = self.norms[d] if d < len(self.norms) else self.K1
-        else:
-            norm = self.norm(matcher.id())
-        return self.idf * (tf * (self.K1 + 1)) / (tf + norm)
-
-    def max_quality(self):
-        return self._max
-
-    def block_quality(self, matcher):
-        return self._max

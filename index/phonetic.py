@@ -26,9 +26,10 @@ import functools
 import os
 import re
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from rapidfuzz.distance import Levenshtein
 
@@ -95,56 +96,110 @@ def max_distance(key: str) -> int:
 class Lexicon:
     """Every distinct word of the index with its coarse key: index_dir/words.sqlite.
 
-    Sound-alike search looks up words by key here; fuzzy terms (word~) and "did you mean"
-    look up words by spelling. Whoosh's own way (terms_within, a Levenshtein automaton
+    Sound-alike search looks up words by key here; prefix*, fuzzy terms (word~) and "did you
+    mean" look up words by spelling. Whoosh's own way (terms_within, a Levenshtein automaton
     run in Python over the term dictionary) took about 50 ms on 10k passages; a range of
     this table's primary key and rapidfuzz take a few ms at a million.
+
+    The table must hold every word of the index, or those searches miss passages. So a
+    writer adds the words of a commit *before* the commit (the table may then know a word
+    that no passage has, which finds nothing, but never lacks one), together with the
+    Whoosh generation that the commit makes. A table whose generation is older than the
+    index's (one written by an earlier version, which added the words after the commit and
+    could be killed in between) is completed from the index: in place by the next writer,
+    and in memory by a search until then (`complete`).
     """
 
     FILE = "words.sqlite"
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, memory: sqlite3.Connection | None = None):
         self.path = Path(index_dir) / self.FILE
+        self._memory = memory
         self._keys: list[str] | None = None
         self._stamp = None
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=60)
-        db.execute("CREATE TABLE IF NOT EXISTS words (word TEXT PRIMARY KEY, key TEXT NOT NULL) WITHOUT ROWID")
-        db.execute("CREATE INDEX IF NOT EXISTS words_by_key ON words (key)")
+        db = sqlite3.connect(self.path, timeout=60) if self._memory is None else self._memory
+        _create(db)
         return db
 
-    def _reader(self) -> sqlite3.Connection | None:
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection | None]:
+        if self._memory is not None:
+            yield self._memory
+            return
         if not self.path.exists():
-            return None
-        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60)
+            yield None
+            return
+        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60)
+        try:
+            yield db
+        finally:
+            db.close()
 
-    def add(self, words: Iterable[str]) -> int:
-        """Remember these words (those not known yet); returns how many were new."""
+    def add(self, words: Iterable[str], generation: int | None = None) -> int:
+        """Remember these words (those not known yet), and that the table is complete up to
+        Whoosh generation `generation`, in one transaction; returns how many words were new."""
         rows = [(w, coarse_key(w)) for w in words]
-        if not rows:
-            return 0
         db = self._connect()
         try:
             with db:
                 before = db.total_changes
                 db.executemany("INSERT OR IGNORE INTO words VALUES (?, ?)", rows)
-                return db.total_changes - before
+                added = db.total_changes - before
+                if generation is not None:
+                    db.execute("INSERT INTO meta VALUES ('generation', ?) ON CONFLICT (key) "
+                               "DO UPDATE SET value = max(value, excluded.value)", (generation,))
+                return added
         finally:
-            db.close()
+            if db is not self._memory:
+                db.close()
+
+    def generation(self) -> int:
+        """The Whoosh generation whose words the table holds (-1: unknown, or no table)."""
+        with self._read() as db:
+            if db is None:
+                return -1
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            except sqlite3.OperationalError:  # a table of an earlier version, without meta
+                return -1
+            return int(row[0]) if row else -1
+
+    def missing(self, words: Iterable[str]) -> list[str]:
+        """The given words that the table lacks."""
+        with self._read() as db:
+            if db is None:
+                return list(words)
+            known = {w for (w,) in db.execute("SELECT word FROM words")}
+        return [w for w in words if w not in known]
+
+    def complete(self, words: Iterable[str], generation: int) -> Lexicon:
+        """This table when it is complete up to `generation`; else, without writing to disk,
+        an in-memory copy of it with the given words (all the index's) added."""
+        if self.generation() >= generation:
+            return self
+        lacking = self.missing(words)
+        memory = sqlite3.connect(":memory:")
+        with self._read() as db:
+            if db is not None:
+                db.backup(memory)
+        copy = Lexicon(self.path.parent, memory)
+        copy.add(lacking, generation)
+        return copy
 
     def keys(self) -> list[str]:
         """Every distinct non-empty key (cached until the table changes)."""
-        try:
-            stamp = os.stat(self.path).st_mtime_ns
-        except FileNotFoundError:
-            return []
-        if self._keys is None or stamp != self._stamp:
-            db = self._reader()
+        if self._memory is not None:
+            stamp = self._memory.total_changes
+        else:
             try:
+                stamp = os.stat(self.path).st_mtime_ns
+            except FileNotFoundError:
+                return []
+        if self._keys is None or stamp != self._stamp:
+            with self._read() as db:
                 self._keys = [k for (k,) in db.execute("SELECT DISTINCT key FROM words WHERE key != ''")]
-            finally:
-                db.close()
             self._stamp = stamp
         return self._keys
 
@@ -161,34 +216,29 @@ class Lexicon:
                     near[found] = min(near.get(found, 9), int(distance))
             else:
                 near[key] = 0
-        db = self._reader() if near else None
-        if db is None:
+        if not near:
             return {}
-        try:
+        with self._read() as db:
+            if db is None:
+                return {}
             out: dict[str, int] = {}
             marks = ",".join("?" * len(near))
             for word, key in db.execute(f"SELECT word, key FROM words WHERE key IN ({marks})", list(near)):
                 out[word] = min(out.get(word, 9), near[key])
             return out
-        finally:
-            db.close()
 
     def starting_with(self, prefix: str, limit: int) -> list[str]:
-        db = self._reader()
-        if db is None:
-            return []
-        try:
+        with self._read() as db:
+            if db is None:
+                return []
             return [w for (w,) in db.execute("SELECT word FROM words WHERE word >= ? AND word < ? ORDER BY word LIMIT ?",
                                              (prefix, prefix + "\U0010ffff", limit))]
-        finally:
-            db.close()
 
     def spelled_like(self, word: str, maxdist: int = 1, prefix: int = 1) -> dict[str, int]:
         """{known word: edit distance} within maxdist of `word`, sharing its first `prefix` letters."""
-        db = self._reader()
-        if db is None or not word:
-            return {}
-        try:
+        with self._read() as db:
+            if db is None or not word:
+                return {}
             start = word[:prefix]
             if start:
                 rows = db.execute("SELECT word FROM words WHERE word >= ? AND word < ?", (start, start + "\U0010ffff"))
@@ -202,8 +252,12 @@ class Lexicon:
                     if d <= maxdist:
                         out[known] = d
             return out
-        finally:
-            db.close()
+
+
+def _create(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS words (word TEXT PRIMARY KEY, key TEXT NOT NULL) WITHOUT ROWID")
+    db.execute("CREATE INDEX IF NOT EXISTS words_by_key ON words (key)")
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID")
 
 
 @dataclass

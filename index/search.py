@@ -5,29 +5,23 @@ the filters article: video: source: lang: after: before:. A hyphenated word ("al
 searched as a phrase, the way it is indexed.
 
 How a query runs, and why (benchmarks/search.py, 1M synthetic passages, 2 shared cores;
-before these changes DESIGN.md measured 381 ms p95 for common terms and 950 ms for
-phrases of frequent words; now 17 ms and 28 ms):
-- A phrase is an AND of its word pairs in the `pairs` field, then checked word by word;
-  a phrase of 3+ words whose rarest pair is rare takes that pair's passages as its
-  candidates. Whoosh's positional phrase query decoded positions in Python for every
-  passage holding all the words.
-- Scoring is BM25 (engine.FastBM25) over at most SCAN_BUDGET matching passages (shared
-  between the terms of the query). A word found in hundreds of thousands of passages
-  ("the", "said") is ranked among its first matches instead of all of them: scoring costs
-  about a microsecond per passage in Python, and such a word says little about which
-  passage is best. Everything rarer is scored completely. Past the budget the total is an
-  estimate (`Result.total_exact` is False), as Lucene does past its count threshold.
-- An OR of many words (prefix*, fuzzy~, sound-alike words) is scored a word at a time
-  (`_top_of_terms`); Whoosh's union of hundreds of matchers costs a tree of calls per posting.
-- Filters are intersected as terms (`And([query, filter])`); Whoosh's `filter=` argument
-  built a document set first (575 ms p95). A filter that keeps most passages
-  (source:transcript) is written as NOT its complement (`_mostly`).
+DESIGN.md measured 381 ms p95 for common terms and 950 ms for phrases of frequent words
+with Whoosh's own query classes):
+- A phrase is an AND of its word pairs in the `pairs` field, then checked word by word.
+  Whoosh's positional phrase query decoded positions in Python for every passage holding
+  all the words.
+- Ranking is BM25 over every matching passage, without scoring them all: a block-max
+  top-k search (ranking.py). The total is exact when the rarest word is in at most a
+  couple of thousand passages, an estimate otherwise (`Result.total_exact` is False).
+- Filters restrict without scoring (`restrict` of ranking.top_docs); Whoosh's `filter=`
+  argument built a document set first (575 ms p95). A filter that keeps most passages
+  (source:transcript) is written as NOT its complement (`_mostly`), which a search looks
+  passages up in rather than walking through.
 - One searcher per index directory and thread is kept for the life of the process and
-  replaced when the index changes.
+  replaced when the index changes (a commit, or a new build: index/layout.py).
 """
 from __future__ import annotations
 
-import heapq
 import os
 import re
 import threading
@@ -43,14 +37,13 @@ from whoosh.qparser import FuzzyTermPlugin, PlusMinusPlugin, QueryParser
 from whoosh.query import (And, AndNot, Every, FuzzyTerm, Not, NullQuery, Or, Phrase, Prefix, Query, Term,
                           Wildcard)
 
-from . import phonetic
-from .engine import FastBM25
+from . import layout, phonetic
+from .ranking import FastBM25, top_docs
 from .schema import WORD, fold, make_schema, pair_terms, terms
 
 HYPHENATED = re.compile(r'(?<![\w"])(\w+(?:-\w+)+)(?![\w"])')
 FILTER = re.compile(r'(?<!\S)(article|video|source|lang|after|before):("[^"]*"|\S+)', re.IGNORECASE)
 MARK_START, MARK_END = "\x02", "\x03"  # around matched words in snippets; the CLI renders them
-SCAN_BUDGET = 12_000  # matching passages scored per query at most (see the module doc)
 SOUND_CANDIDATES = 100  # passages checked word by word in a sound-alike search
 CONTEXT_WORDS = 8  # words of context each side of the match in a snippet
 PHRASE_CHECK = 300  # candidates of a 3+ word phrase checked word by word for an exact total
@@ -99,7 +92,7 @@ class Result:
 # ---------------------------------------------------------------- opening
 
 
-_searchers = threading.local()  # {index dir: (directory inode, searcher)}; a searcher is not thread-safe
+_searchers = threading.local()  # {index dir: (live directory and its inode, searcher)}; a searcher is not thread-safe
 
 
 def is_current(ix) -> bool:
@@ -109,34 +102,47 @@ def is_current(ix) -> bool:
 
 def searcher_for(index_dir: Path):
     """The searcher of this thread for this index, refreshed when the index changed (a new
-    commit, or a new directory from `archiver reindex`)."""
+    commit, or a new build from `archiver reindex`)."""
     cache = _searchers.__dict__.setdefault("by_dir", {})
     key = str(index_dir)
-    try:
-        inode = os.stat(key).st_ino
-    except FileNotFoundError:
-        return None
-    known = cache.get(key)
-    if known is not None and known[0] == inode and known[1].up_to_date():
-        return known[1]
-    # Not Searcher.refresh(): Whoosh-Reloaded 2.7.5 reuses the readers of segments that a
-    # merge removed and keeps the old deletions of those it kept, so a refreshed searcher
-    # still found the passages of a re-indexed video. A new searcher opens in milliseconds.
-    if known is not None:
-        known[1].close()
-        del cache[key]
-    if not whoosh_index.exists_in(key):
-        return None
-    ix = whoosh_index.open_dir(key)
-    if not is_current(ix):
-        raise OutdatedIndex(f"the search index in {index_dir} was made by an older version")
-    searcher = ix.searcher(weighting=FastBM25())
-    cache[key] = (inode, searcher)
-    return searcher
+    for attempt in range(3):
+        live = layout.live_dir(Path(index_dir))
+        if live is None:
+            return None
+        try:
+            where = (str(live), os.stat(live).st_ino)
+            known = cache.get(key)
+            if known is not None and known[0] == where and known[1].up_to_date():
+                return known[1]
+            # Not Searcher.refresh(): Whoosh-Reloaded 2.7.5 reuses the readers of segments that a
+            # merge removed and keeps the old deletions of those it kept, so a refreshed searcher
+            # still found the passages of a re-indexed video. A new searcher opens in milliseconds.
+            forget(index_dir)
+            ix = whoosh_index.open_dir(str(live))
+        except FileNotFoundError:  # a rebuild removed that build just now: CURRENT names the next
+            if attempt == 2:
+                raise
+            continue
+        if not is_current(ix):
+            raise OutdatedIndex(f"the search index in {index_dir} was made by an older version")
+        searcher = ix.searcher(weighting=FastBM25())
+        cache[key] = (where, searcher)
+        return searcher
+
+
+def lexicon_for(searcher) -> phonetic.Lexicon:
+    """The word table of the searcher's index, complete for it (see phonetic.Lexicon)."""
+    lexicon = getattr(searcher, "archive_lexicon", None)
+    if lexicon is None:
+        reader = searcher.reader()
+        words = (w.decode("utf-8") for w in reader.lexicon("text")) if "text" in reader.indexed_field_names() else ()
+        lexicon = phonetic.Lexicon(searcher._ix.storage.folder).complete(words, reader.generation())
+        searcher.archive_lexicon = lexicon
+    return lexicon
 
 
 def forget(index_dir: Path) -> None:
-    """Close this thread's searcher of an index (before its directory is replaced)."""
+    """Close this thread's searcher of an index."""
     known = _searchers.__dict__.get("by_dir", {}).pop(str(index_dir), None)
     if known is not None:
         known[1].close()
@@ -293,7 +299,7 @@ def rewrite(q: Query, lexicon: phonetic.Lexicon | None = None) -> Query:
             return Term("text", words[0], boost=q.boost)
         return And([Term("pairs", p) for p in pair_terms(words)], boost=q.boost)
     if isinstance(q, FuzzyTerm) and lexicon is not None:
-        near = lexicon.spelled_like(fold(q.text), q.maxdist, q.prefixlength)
+        near = lexicon.spelled_like(fold(q.text), q.maxdist, max(1, q.prefixlength))  # same first letter, as documented
         ranked = sorted(near.items(), key=lambda kv: (kv[1], kv[0]))[:MAX_EXPANSION]
         return Or([Term("text", w, boost=q.boost * (1.0 if d == 0 else 0.8)) for w, d in ranked]) if ranked else NullQuery
     if isinstance(q, Prefix) and lexicon is not None:
@@ -340,7 +346,7 @@ def _collect(q: Query, out: Wanted, required: bool) -> None:
         if q.fieldname == "text":
             out.words.add(fold(q.text))
     elif isinstance(q, FuzzyTerm):
-        out.fuzzy.append((fold(q.text), q.maxdist, q.prefixlength))
+        out.fuzzy.append((fold(q.text), q.maxdist, max(1, q.prefixlength)))
     elif isinstance(q, Prefix):
         out.patterns.append(re.compile(re.escape(fold(q.text)) + r".*"))
     elif isinstance(q, Wildcard):
@@ -360,91 +366,6 @@ def _collect(q: Query, out: Wanted, required: bool) -> None:
 # ---------------------------------------------------------------- running
 
 
-def _flat_or(q: Query) -> tuple[list[Term], Query | None] | None:
-    """(terms, filter) when q is an OR of plain terms, alone or ANDed with a filter."""
-    restrict = None
-    if isinstance(q, And) and len(q.subqueries) == 2 and isinstance(q.subqueries[0], Or):
-        q, restrict = q.subqueries
-    if isinstance(q, Or) and q.subqueries and all(isinstance(t, Term) for t in q.subqueries):
-        return list(q.subqueries), restrict
-    return None
-
-
-def top_docs(searcher, q: Query, k: int, budget: int = SCAN_BUDGET) -> tuple[list[tuple[float, int]], int, bool]:
-    """The k best (score, docnum) among the first `budget` matches; (items, total, exact).
-
-    When the budget runs out the total is extrapolated from the share of the index scanned.
-    """
-    flat = _flat_or(q)
-    if flat is not None and len(flat[0]) > 2:
-        return _top_of_terms(searcher, flat[0], flat[1], k, budget)
-    # Each match costs a score and a step per term: the budget is shared between them.
-    budget = max(1000, budget // min(4, max(1, sum(1 for _ in q.leaves()))))
-    context = searcher.context(needs_current=True)
-    heap: list[tuple[float, int]] = []
-    seen = 0
-    for sub, offset in searcher.leaf_searchers():
-        matcher = q.matcher(sub, context)
-        if not matcher.is_active():
-            continue
-        matcher = matcher.replace(0)
-        push, replace = heapq.heappush, heapq.heapreplace
-        while matcher.is_active():
-            score = matcher.score()
-            if len(heap) < k:
-                push(heap, (score, -(offset + matcher.id())))
-            elif score > heap[0][0]:
-                replace(heap, (score, -(offset + matcher.id())))
-            seen += 1
-            if seen >= budget:
-                reached = offset + matcher.id() + 1
-                items = sorted(((s, -d) for s, d in heap), key=lambda x: (-x[0], x[1]))
-                estimate = max(seen, round(seen * searcher.doc_count_all() / reached))
-                return items, estimate, False
-            matcher.next()
-    items = sorted(((s, -d) for s, d in heap), key=lambda x: (-x[0], x[1]))
-    return items, seen, True
-
-
-def _top_of_terms(searcher, terms_: list[Term], restrict: Query | None, k: int,
-                  budget: int) -> tuple[list[tuple[float, int]], int, bool]:
-    """top_docs for an OR of many terms (a prefix*, a fuzzy~ or a sound-alike word),
-    a term at a time: Whoosh's union of hundreds of matchers costs a tree of Python calls
-    per posting. Rarest terms first; terms stop being added once `budget` postings are read."""
-    context = searcher.context(needs_current=True)
-    reader = searcher.reader()
-    ordered = sorted(terms_, key=lambda t: reader.doc_frequency(t.fieldname, t.text))
-    scores: dict[int, float] = {}
-    read = 0
-    exact = True
-    for term in ordered:
-        if read >= budget:
-            exact = False
-            break
-        for sub, offset in searcher.leaf_searchers():
-            matcher = term.matcher(sub, context)
-            while matcher.is_active():
-                d = offset + matcher.id()
-                scores[d] = scores.get(d, 0.0) + matcher.score()
-                read += 1
-                matcher.next()
-    if restrict is not None and scores:
-        kept: dict[int, float] = {}
-        for sub, offset in searcher.leaf_searchers():
-            matcher = restrict.matcher(sub, searcher.boolean_context())
-            end = offset + sub.doc_count_all()
-            for d in sorted(x for x in scores if offset <= x < end):
-                if not matcher.is_active():
-                    break
-                if matcher.id() < d - offset:
-                    matcher.skip_to(d - offset)
-                if matcher.is_active() and matcher.id() == d - offset:
-                    kept[d] = scores[d]
-        scores = kept
-    best = heapq.nlargest(k, scores.items(), key=lambda item: (item[1], -item[0]))
-    return [(score, d) for d, score in best], len(scores), exact
-
-
 def search(index_dir: Path, query: str, limit: int = 10, *, sounds_like: bool = False,
            article_videos: dict[str, list[str]] | None = None,
            dated_videos: list[str] | None = None) -> Result:
@@ -455,9 +376,7 @@ def search(index_dir: Path, query: str, limit: int = 10, *, sounds_like: bool = 
     if not words and not filters:
         return Result([], 0)
     restrict = filter_query(filters, article_videos, dated_videos, searcher)
-    lexicon = phonetic.Lexicon(index_dir)
-    if not lexicon.path.exists():  # an index written before the table existed: make it once
-        lexicon.add(w.decode("utf-8") for w in searcher.reader().lexicon("text"))
+    lexicon = lexicon_for(searcher)
     if sounds_like:
         return sound_search(searcher, words, restrict, limit, lexicon)
     result = text_search(searcher, words, restrict, limit, lexicon)
@@ -478,37 +397,30 @@ def _years(searcher) -> tuple[int, int] | None:
     return searcher.archive_years
 
 
+def ranked_query(searcher, words: str, lexicon: phonetic.Lexicon | None = None) -> tuple[Query | None, Query]:
+    """(the parsed query, None without words; the query that ranks: rewritten, Every() without words)."""
+    parsed = parse(words, searcher.schema) if words else None
+    if parsed is None or parsed is NullQuery:
+        return None, Every()
+    return parsed, rewrite(parsed, lexicon)
+
+
 def text_search(searcher, words: str, restrict: Query | None, limit: int,
                 lexicon: phonetic.Lexicon | None = None) -> Result:
-    parsed = None
-    if words:
-        parsed = parse(words, searcher.schema)
-        if parsed is NullQuery:
-            parsed = None
-    main = rewrite(parsed, lexicon) if parsed is not None else Every()
+    parsed, main = ranked_query(searcher, words, lexicon)
     want = wanted(parsed) if parsed is not None else Wanted()
     long_phrases = [p for p in want.required_phrases if len(p) > 2]
     checked: dict[int, tuple] = {}
-    rarest = _rarest_pair(searcher, parsed) if isinstance(parsed, Phrase) else None
-    if rarest is not None and rarest[1] <= PHRASE_CHECK:
-        # A phrase of 3+ words whose rarest pair is rare: its passages are the candidates,
-        # each checked word by word (cheaper than intersecting it with common pairs).
-        q = Term("pairs", rarest[0])
-        candidates, _, _ = top_docs(searcher, And([q, restrict]) if restrict is not None else q, rarest[1])
-        items, total, exact = _checked(searcher, candidates, long_phrases, checked), 0, True
-        total = len(items)
-    else:
-        q = And([main, restrict]) if restrict is not None else main
-        items, total, exact = top_docs(searcher, q, limit * 3 + 10)
-        if long_phrases:
-            # Pairs found apart ("a b" and "b c" but not "a b c") are not the phrase: check every
-            # candidate when there are few, so that the total is exact; else it is an upper bound.
-            if exact and total <= PHRASE_CHECK:
-                items, _, _ = top_docs(searcher, q, total)
-                items = _checked(searcher, items, long_phrases, checked)
-                total = len(items)
-            else:
-                exact = False
+    items, total, exact = top_docs(searcher, main, limit * 3 + 10, restrict)
+    if long_phrases:
+        # Pairs found apart ("a b" and "b c" but not "a b c") are not the phrase: check every
+        # candidate when there are few, so that the total is exact; else it is an upper bound.
+        if exact and total <= PHRASE_CHECK:
+            items, _, _ = top_docs(searcher, main, total, restrict)
+            items = _checked(searcher, items, long_phrases, checked)
+            total = len(items)
+        else:
+            exact = False
     hits, seen = [], set()
     for score, docnum in items:
         stored = checked[docnum][0] if docnum in checked else searcher.stored_fields(docnum)
@@ -525,15 +437,6 @@ def text_search(searcher, words: str, restrict: Query | None, limit: int,
         if len(hits) >= limit:
             break
     return Result(hits, total, exact)
-
-
-def _rarest_pair(searcher, phrase: Phrase) -> tuple[str, int] | None:
-    """(the phrase's least frequent word pair, in how many passages) for 3+ words."""
-    pairs = pair_terms([fold(w) for w in phrase.words])
-    if len(pairs) < 2:
-        return None
-    reader = searcher.reader()
-    return min(((p, reader.doc_frequency("pairs", p)) for p in pairs), key=lambda x: x[1])
 
 
 def _checked(searcher, items: list[tuple[float, int]], phrases: list[tuple[str, ...]],
@@ -708,10 +611,7 @@ def sound_search(searcher, words: str, restrict: Query | None, limit: int, lexic
                     for word, distance in ranked[:MAX_SOUND_WORDS]]
     if not alternatives:
         return Result([], 0, sounds_like=True)
-    q: Query = Or(alternatives)
-    if restrict is not None:
-        q = And([q, restrict])
-    items, _, _ = top_docs(searcher, q, SOUND_CANDIDATES)
+    items = best_of_each(searcher, alternatives, SOUND_CANDIDATES, restrict)
     query_text = " ".join(plain)
     scored = []
     span = len(plain) + 1
@@ -738,6 +638,22 @@ def sound_search(searcher, words: str, restrict: Query | None, limit: int, lexic
     return Result(hits, len(scored), len(items) < SOUND_CANDIDATES, sounds_like=True)
 
 
+def best_of_each(searcher, alternatives: list[Term], k: int, restrict: Query | None) -> list[tuple[float, int]]:
+    """The k passages whose best alternative word scores highest (BM25), every passage of
+    every alternative competing.
+
+    A passage is as good a candidate as its best sound-alike word: a sum would favour
+    passages holding several weak ones, and cost much more (sixty words, some of them in a
+    passage in ten, give no bound that prunes a sum; the best of each word's own top k is
+    exact for the maximum)."""
+    best: dict[int, float] = {}
+    for term in alternatives:
+        for score, docnum in top_docs(searcher, term, k, restrict)[0]:
+            if score > best.get(docnum, -1.0):
+                best[docnum] = score
+    return sorted(((s, d) for d, s in best.items()), key=lambda x: (-x[0], x[1]))[:k]
+
+
 # ---------------------------------------------------------------- did you mean
 
 
@@ -754,6 +670,8 @@ def suggest(searcher, words: str, lexicon: phonetic.Lexicon) -> list[str]:
             near = lexicon.spelled_like(term, 2, 1)
             if not near:
                 near = {w: 3 for w in lexicon.words_like([(k, 0) for k, _ in phonetic.query_keys([term])])}
-            ranked = sorted(near, key=lambda w: (near[w], -reader.doc_frequency("text", w), w))
+            frequency = {w: reader.doc_frequency("text", w) for w in near}
+            # the table may know words of a commit that never happened (see phonetic.Lexicon)
+            ranked = sorted((w for w in near if frequency[w]), key=lambda w: (near[w], -frequency[w], w))
             out += [w for w in ranked[:3] if w not in out]
     return out[:5]

@@ -13,7 +13,6 @@ large archive between two processes.
 """
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 from typing import Any, Iterable
@@ -23,6 +22,7 @@ from whoosh.query import And, Or, Term
 
 from archiver.models import Article, Segment, SentenceAlignment, Transcript
 
+from . import layout
 from .engine import FastSegmentWriter, build_parallel
 from .phonetic import Lexicon
 from .schema import date_terms, make_schema
@@ -36,21 +36,40 @@ WRITER_TIMEOUT = 600.0  # seconds a second `add` waits for the first one's write
 _WRITING = threading.RLock()
 
 
+def checkpoint(name: str) -> None:
+    """Reached at each named point of a write where a kill must leave a usable index:
+
+    - "words": replace() has added the commit's words to the word table, before the commit;
+    - "committed": replace()'s Whoosh commit is on disk;
+    - "created", "built": a rebuild has made its build directory, and finished it (both
+      before CURRENT names it);
+    - "switched": CURRENT names the new build, the old one not yet removed.
+
+    Does nothing. The crash tests (tests/test_index_crash.py) replace it, in a child
+    process, with a function that kills the process at one of these points.
+    """
+
+
 def open_index(index_dir: Path, create: bool = True):
     with _WRITING:
         return _open_index(index_dir, create)
 
 
 def _open_index(index_dir: Path, create: bool):
-    if whoosh_index.exists_in(str(index_dir)):
-        ix = whoosh_index.open_dir(str(index_dir))
+    live = layout.live_dir(index_dir)
+    if live is not None:
+        ix = whoosh_index.open_dir(str(live))
         if not is_current(ix):
             raise OutdatedIndex(f"the search index in {index_dir} was made by an older version")
         return ix
     if not create:
         return None
-    index_dir.mkdir(parents=True, exist_ok=True)
-    return whoosh_index.create_in(str(index_dir), make_schema())
+    build = layout.new_build(index_dir)
+    ix = whoosh_index.create_in(str(build), make_schema())
+    Lexicon(build).add([], generation=ix.latest_generation())
+    layout.switch(index_dir, build)
+    layout.remove_stale(index_dir)  # builds of a kill before any CURRENT
+    return ix
 
 
 def article_documents(article: Article, sentences: list[SentenceAlignment]) -> list[dict[str, Any]]:
@@ -149,44 +168,52 @@ def replace(index_dir: Path, owner_docs: dict[str, list[dict[str, Any]]]) -> dic
     """Replace, in one commit, every document of each owner (article or video id) with the given ones."""
     with _WRITING:
         ix = open_index(index_dir)
+        lexicon = Lexicon(ix.storage.folder)
         writer = FastSegmentWriter(ix, timeout=WRITER_TIMEOUT, delay=0.25)
         try:
+            layout.remove_stale(index_dir)  # what a rebuild killed after its switch left
+            if lexicon.generation() < writer.generation - 1:  # behind the index (see phonetic.Lexicon)
+                with ix.reader() as reader:
+                    lexicon.add(lexicon.missing(w.decode("utf-8") for w in reader.lexicon("text")))
             for owner, docs in owner_docs.items():
                 writer.delete_by_query(owned_by(owner))
                 for doc in docs:
                     writer.add_document(**whoosh_fields(doc))
+            lexicon.add(writer.pending_words(), generation=writer.generation)
         except BaseException:
             writer.cancel()
             raise
+        checkpoint("words")
         writer.commit()
-        Lexicon(index_dir).add(writer.written_words)
+        checkpoint("committed")
         return {owner: len(docs) for owner, docs in owner_docs.items()}
 
 
 def rebuild(index_dir: Path, owner_docs: Iterable[tuple[str, list[dict[str, Any]]]],
             parallel_from: int = 50_000) -> int:
-    """A new index from scratch, built beside the old one and swapped in.
-
-    From `parallel_from` documents on, two processes write a segment each."""
-    fresh = index_dir.with_name(index_dir.name + ".tmp-rebuild")
-    shutil.rmtree(fresh, ignore_errors=True)
-    fresh.mkdir(parents=True)
-    ix = whoosh_index.create_in(str(fresh), make_schema())
+    """A new index from scratch, built beside the live one, which stays live until the new
+    one is complete (index/layout.py). From `parallel_from` documents on, two processes
+    write a segment each."""
     docs = [whoosh_fields(doc) for _, owned in owner_docs for doc in owned]
-    if len(docs) >= parallel_from:
-        half = len(docs) // 2
-        words = build_parallel(ix, [docs[:half], docs[half:]])
-    else:
-        words = build_parallel(ix, [docs])
-    Lexicon(fresh).add(words)
-    forget(index_dir)
-    old = index_dir.with_name(index_dir.name + ".tmp-old")
-    shutil.rmtree(old, ignore_errors=True)
-    if index_dir.exists():
-        index_dir.rename(old)
-    fresh.rename(index_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    install_build(index_dir, docs, procs=2 if len(docs) >= parallel_from else 1)
     return len(docs)
+
+
+def install_build(index_dir: Path, docs: list[dict[str, Any]], procs: int = 1, stats: dict | None = None) -> Path:
+    """Write documents (as whoosh_fields makes them) into a new build of the index, make it
+    the live one, and remove the others; `stats` as for engine.build_parallel."""
+    build = layout.new_build(index_dir)
+    ix = whoosh_index.create_in(str(build), make_schema())
+    checkpoint("created")
+    parts = [docs[i * len(docs) // procs:(i + 1) * len(docs) // procs] for i in range(procs)]
+    words = build_parallel(ix, parts, stats)
+    Lexicon(build).add(words, generation=ix.latest_generation())
+    checkpoint("built")
+    layout.switch(index_dir, build)
+    checkpoint("switched")
+    forget(index_dir)
+    layout.remove_stale(index_dir)
+    return build
 
 
 def document_count(index_dir: Path) -> int:

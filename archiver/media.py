@@ -1,4 +1,5 @@
-"""Media files: find an ffmpeg, read durations, decode audio to 16 kHz mono for the engine.
+"""Media files: find an ffmpeg, read durations, decode audio to 16 kHz mono for the engine
+(every channel kept, loudness-normalized, then mixed).
 
 The system ffmpeg is used when present; otherwise imageio-ffmpeg's bundled binary.
 imageio-ffmpeg ships no ffprobe, so durations and streams come from PyAV.
@@ -59,20 +60,82 @@ def probe(path: Path, label: str | None = None) -> tuple[float, bool]:
     return duration, has_audio
 
 
-def load_audio(path: Path) -> np.ndarray:
-    """Decode the first audio stream to 16 kHz mono float32 with ffmpeg (ffmpeg-python)."""
+LOUDNESS_TARGET = -20.0  # LUFS: where speech sits on the web and in podcasts, with headroom
+QUIET_CHANNEL_DB = 30.0  # a channel this far below the loudest is bleed or hiss, not a speaker
+MAX_GAIN_DB = 50.0  # never lift a near-silent file into pure noise
+
+
+def load_audio(path: Path, loudness: bool = True) -> np.ndarray:
+    """Decode the first audio stream to 16 kHz mono float32 for the engine.
+
+    With `loudness`, each channel is brought to the same loudness before the downmix and the
+    mix to LOUDNESS_TARGET (EBU R128 / ITU-R BS.1770 integrated loudness): a speaker alone on
+    a quiet channel is not halved away, and the VAD and the decoder see speech at one level
+    whatever the recording's. Without it, ffmpeg's plain downmix (the channels averaged).
+    """
+    channels = decode_channels(path)
+    return normalize_mix(channels) if loudness else channels.mean(axis=1)
+
+
+def decode_channels(path: Path) -> np.ndarray:
+    """Every channel of the first audio stream at 16 kHz, float32, shape (samples, channels)."""
     import ffmpeg
 
     try:
         out, _ = (
             ffmpeg.input(str(path))
-            .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE)
+            .output("pipe:", format="f32le", acodec="pcm_f32le", ar=SAMPLE_RATE)
             .run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
         )
     except ffmpeg.Error as e:
         detail = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
         raise ArchiverError(f"ffmpeg cannot decode {path.name}: {detail[-1] if detail else 'unknown error'}") from e
-    return np.frombuffer(out, np.float32).copy()
+    return np.frombuffer(out, np.float32).reshape(-1, _channel_count(path)).copy()
+
+
+def _channel_count(path: Path) -> int:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = next(s for s in container.streams if s.type == "audio")
+        return stream.codec_context.channels or 1
+
+
+def loudness_of(samples: np.ndarray) -> float:
+    """Integrated loudness in LUFS (pyloudnorm's BS.1770 meter); -inf for silence or under 0.4 s."""
+    import pyloudnorm
+
+    if len(samples) < SAMPLE_RATE * 0.4:
+        return float("-inf")
+    with np.errstate(divide="ignore"):
+        return float(pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(samples.astype(np.float64)))
+
+
+def normalize_mix(channels: np.ndarray) -> np.ndarray:
+    """One channel of speech at LOUDNESS_TARGET from any number of channels.
+
+    Each channel that carries sound is brought to the target first, so two speakers recorded
+    one per channel at different levels come out equally loud; a channel far quieter than the
+    loudest (bleed, hiss) is left out rather than lifted. A channel in opposite phase to the
+    first is flipped before the sum, so an out-of-phase pair adds up instead of cancelling.
+    """
+    levels = [loudness_of(channels[:, c]) for c in range(channels.shape[1])]
+    loudest = max(levels)
+    if not np.isfinite(loudest):  # silence, or too short to measure: nothing to lift
+        return channels.mean(axis=1)
+    kept = [channels[:, c] * _gain(level) for c, level in enumerate(levels) if level >= loudest - QUIET_CHANNEL_DB]
+    if len(kept) == 1:
+        mix = kept[0]
+    else:
+        mix = sum((ch if np.dot(ch, kept[0]) >= 0 else -ch) for ch in kept) / len(kept)
+        mix = mix * _gain(loudness_of(mix))
+    return np.clip(mix, -1.0, 1.0).astype(np.float32)
+
+
+def _gain(level: float) -> float:
+    if not np.isfinite(level):
+        return 1.0
+    return 10 ** (min(LOUDNESS_TARGET - level, MAX_GAIN_DB) / 20)
 
 
 def _first_line(e: Exception) -> str:

@@ -107,6 +107,9 @@ class Transcript:
     cache_key: str = ""  # sha256 of (media sha256, engine, model, options)
     speech: list[tuple[float, float]] = field(default_factory=list)  # VAD speech regions
     seconds: float = 0.0  # how long transcription took
+    model_reason: str = ""  # which model and why: "base (auto: speech detected fr 0.97; article language fr)"
+    request_key: str = ""  # what was asked (model "auto" and the article's language): a re-add finds it
+    vad: dict[str, Any] = field(default_factory=dict)  # what the VAD removed, what was decoded again
 
     @property
     def words(self) -> list[Word]:

@@ -242,26 +242,33 @@ def _media_complete(archive: Archive, video_id: str) -> bool:
 
 
 def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, progress: Progress = _quiet,
-                      options: TranscribeOptions | None = None) -> Transcript:
-    from .transcribe import transcribe
+                      options: TranscribeOptions | None = None, article_language: str | None = None) -> Transcript:
+    """The video's transcript: made once per media, model and options; a re-add reads it back.
+
+    With model "auto" the model is chosen from the speech (and the article's language): the
+    transcript keeps the key of that request, so asking again costs no decoding at all."""
+    from .transcribe import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, transcribe
 
     options = options or archive.transcribe_options()
     row = archive.catalog.video(video_id)
-    path = archive.layout.transcript_json(video_id, options.engine, options.model)
-    key = options.cache_key(row["sha256"])
-    if path.exists():
-        cached = Transcript.from_dict(read_json(path))
-        if cached.cache_key == key:
-            _record_transcript(archive, cached)
-            return cached
+    request = options.request_key(row["sha256"], article_language)
+    for model in (ENGLISH_MODEL, MULTILINGUAL_MODEL) if options.model == AUTO else (options.model,):
+        path = archive.layout.transcript_json(video_id, options.engine, model)
+        if path.exists():
+            cached = Transcript.from_dict(read_json(path))
+            if cached.request_key == request or cached.cache_key == options.cache_key(row["sha256"]):
+                _record_transcript(archive, cached)
+                return cached
     progress(f"transcribing {video_id}")
     media = archive.layout.media_dir(video_id) / row["media_file"]
     duration, has_audio = probe(media)
     if has_audio:
-        transcript = transcribe(load_audio(media), video_id, row["sha256"], options)
+        transcript = transcribe(load_audio(media, options.loudness), video_id, row["sha256"], options, article_language)
     else:  # a video without sound is archived all the same: nothing was said in it
         transcript = Transcript(video_id, options.engine, options.model, "", 0.0, round(duration, 3), [],
-                                options=options.decoding(), cache_key=key)
+                                options=options.decoding(), cache_key=options.cache_key(row["sha256"]),
+                                request_key=request, model_reason="no audio stream")
+    path = archive.layout.transcript_json(video_id, transcript.engine, transcript.model)
     atomic_write_json(path, transcript.to_dict())
     _record_transcript(archive, transcript)
     report.transcribed = True
@@ -270,11 +277,13 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
 
 def _record_transcript(archive: Archive, transcript: Transcript) -> None:
     row = archive.catalog.video(transcript.video_id)
-    if row["engine"] == transcript.engine and row["model"] == transcript.model and row["stage"] == "done":
+    if row["engine"] == transcript.engine and row["model"] == transcript.model and row["stage"] == "done" \
+            and row["model_reason"] == transcript.model_reason:
         return
     archive.catalog.upsert_video(transcript.video_id, language=transcript.language,
                                  language_probability=transcript.language_probability,
-                                 engine=transcript.engine, model=transcript.model, stage="index")
+                                 engine=transcript.engine, model=transcript.model,
+                                 model_reason=transcript.model_reason, stage="index")
 
 
 def index_video(archive: Archive, transcript: Transcript) -> None:
@@ -311,13 +320,13 @@ def fetch_video(archive: Archive, url: str, progress: Progress = _quiet) -> Vide
 
 
 def finish_video(archive: Archive, report: VideoReport, progress: Progress = _quiet,
-                 options: TranscribeOptions | None = None) -> Transcript | None:
+                 options: TranscribeOptions | None = None, article_language: str | None = None) -> Transcript | None:
     """The CPU half of a video: transcribe (once) and index."""
     if report.status != "ok":
         return None
     try:
         with archive.lock_for(report.id):
-            transcript = ensure_transcript(archive, report.id, report, progress, options)
+            transcript = ensure_transcript(archive, report.id, report, progress, options, article_language)
             index_video(archive, transcript)
         return transcript
     except ArchiverError as e:
@@ -375,7 +384,7 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
         return report
     transcripts: dict[str, Transcript] = {}
     for position, (link, video_report) in enumerate(zip(article.links, report.videos)):
-        transcript = finish_video(archive, video_report, progress, options)
+        transcript = finish_video(archive, video_report, progress, options, article.language)
         archive.catalog.set_link(article.id, link.url, position, video_report.id, video_report.status,
                                  video_report.error)
         if transcript is not None:

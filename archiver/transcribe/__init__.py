@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -17,12 +17,17 @@ from ..errors import ArchiverError
 from ..models import Segment, Transcript
 
 ENGINES = ("faster-whisper", "openai-whisper")
+AUTO = "auto"  # the model: English speech to ENGLISH_MODEL, any other language to MULTILINGUAL_MODEL
+ENGLISH_MODEL, MULTILINGUAL_MODEL = "tiny.en", "base"
+# Bump when the audio preparation or the recovery of VAD-skipped speech changes the text.
+AUDIO_PIPELINE = "loudness-r128-20lufs-permix.1"
+RECOVERY = "silero-0.2-min1s.1"
 
 
 @dataclass(frozen=True)
 class TranscribeOptions:
     engine: str = "faster-whisper"
-    model: str = "tiny.en"
+    model: str = AUTO
     compute_type: str = "int8"
     beam_size: int = 5
     language: str | None = None  # None: detect
@@ -32,6 +37,8 @@ class TranscribeOptions:
     # Whisper tiny loops ("la la la ...") on robotic voices; forbidding a repeated 3-gram
     # stopped it and cut word error rate from 58% to 17% on such a narration (never worse elsewhere).
     no_repeat_ngram_size: int = 3
+    loudness: bool = True  # normalize each channel and the mix (media.load_audio) before VAD and decoding
+    recover_speech: bool = True  # decode again what the VAD skipped when it carries speech
 
     @classmethod
     def from_config(cls, section: dict[str, Any], **overrides: Any) -> TranscribeOptions:
@@ -43,11 +50,21 @@ class TranscribeOptions:
     def decoding(self) -> dict[str, Any]:
         """The options that change the text, recorded in the transcript and its cache key."""
         return {"beam_size": self.beam_size, "language": self.language, "compute_type": self.compute_type,
-                "vad_filter": self.vad_filter, "no_repeat_ngram_size": self.no_repeat_ngram_size, "temperature": 0.0, "condition_on_previous_text": False}
+                "vad_filter": self.vad_filter, "no_repeat_ngram_size": self.no_repeat_ngram_size,
+                "temperature": 0.0, "condition_on_previous_text": False,
+                "audio": AUDIO_PIPELINE if self.loudness else "plain-downmix",
+                "recover_speech": RECOVERY if self.recover_speech and self.vad_filter else None}
 
     def cache_key(self, media_sha256: str) -> str:
+        """The key of a transcript made with exactly these options (the model resolved)."""
         blob = json.dumps([media_sha256, self.engine, self.model, self.decoding()], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
+
+    def request_key(self, media_sha256: str, article_language: str | None) -> str:
+        """The key of what was asked: with model "auto" the article's language takes part in the
+        choice, so a re-add of the same article finds its transcript without deciding again."""
+        asked = article_language if self.model == AUTO and not self.language else None
+        return hashlib.sha256(f"{self.cache_key(media_sha256)}|{asked}".encode()).hexdigest()
 
 
 @dataclass
@@ -71,7 +88,7 @@ def _engine(name: str) -> Callable[[np.ndarray, TranscribeOptions], EngineResult
     raise ArchiverError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
 
 
-def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
+def speech_regions(audio: np.ndarray, threshold: float = 0.5) -> list[tuple[float, float]]:
     """Where someone speaks, by Silero VAD (shipped with faster-whisper, runs offline).
 
     Fine-grained on purpose (100 ms silences, no padding): the aligner snaps sentence
@@ -81,25 +98,105 @@ def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
 
     if len(audio) == 0:
         return []
-    options = VadOptions(min_silence_duration_ms=100, speech_pad_ms=0, min_speech_duration_ms=60)
+    options = VadOptions(threshold=threshold, min_silence_duration_ms=100, speech_pad_ms=0, min_speech_duration_ms=60)
     return [(round(c["start"] / 16000, 3), round(c["end"] / 16000, 3)) for c in get_speech_timestamps(audio, options)]
 
 
-def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions) -> Transcript:
-    run = _engine(options.engine)
+def decoder_regions(audio: np.ndarray) -> list[tuple[float, float]]:
+    """What faster-whisper's own VAD filter keeps for decoding (its default VadOptions)."""
+    from faster_whisper.vad import get_speech_timestamps
+
+    return [(c["start"] / 16000, c["end"] / 16000) for c in get_speech_timestamps(audio)] if len(audio) else []
+
+
+def gaps(regions: list[tuple[float, float]], duration: float, at_least: float) -> list[tuple[float, float]]:
+    """The stretches between `regions` (and before the first, after the last) of `at_least` seconds."""
+    out, cursor = [], 0.0
+    for start, end in regions + [(duration, duration)]:
+        if start - cursor >= at_least:
+            out.append((round(cursor, 3), round(start, 3)))
+        cursor = max(cursor, end)
+    return out
+
+
+def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions,
+               article_language: str | None = None) -> Transcript:
+    """Transcribe `audio`; with model "auto", choose the model first (transcribe.auto)."""
+    from .auto import choose
+
     started = time.perf_counter()
-    result = run(audio, options)
     speech = speech_regions(audio)
+    request_key = options.request_key(media_sha256, article_language)
+    choice = choose(audio, speech, options, article_language)
+    options = choice.options
+    run = _engine(options.engine)
+    result = run(audio, options)
+    vad: dict[str, Any] = {}
+    if options.vad_filter and options.recover_speech:
+        vad = recover_skipped_speech(audio, result, options, run)
     return Transcript(
         video_id=video_id,
         engine=options.engine,
         model=options.model,
         language=result.language,
-        language_probability=round(result.language_probability, 4),
+        language_probability=round(choice.probability if choice.probability is not None else result.language_probability, 4),
         duration=round(len(audio) / 16000, 3),
         segments=result.segments,
         options=options.decoding(),
         cache_key=options.cache_key(media_sha256),
         speech=speech,
         seconds=round(time.perf_counter() - started, 3),
+        model_reason=choice.reason,
+        request_key=request_key,
+        vad=vad,
     )
+
+
+MIN_SKIPPED = 1.0  # seconds: shorter stretches the decoder's VAD skipped are pauses
+LOW_THRESHOLD = 0.2  # Silero probability that still counts as speech in a skipped stretch
+PAD = 0.2  # seconds of context on each side of a stretch decoded again
+
+
+def recover_skipped_speech(audio: np.ndarray, result: EngineResult, options: TranscribeOptions,
+                           run: Callable[[np.ndarray, TranscribeOptions], EngineResult]) -> dict[str, Any]:
+    """Decode again what the decoder's VAD filter skipped, where it still carries speech.
+
+    The VAD may skip silence and music, never speech: every stretch of MIN_SKIPPED seconds
+    that the filter removed is searched again at a lower Silero threshold, and what is found
+    there is decoded without the filter; words not already transcribed are added to `result`.
+    Returns what was removed and what was decoded again, for the transcript.
+    """
+    duration = len(audio) / 16000
+    removed = gaps(decoder_regions(audio), duration, MIN_SKIPPED)
+    redecoded, recovered = [], 0
+    heard = [(w.start, w.end) for s in result.segments for w in s.words]
+    plain = replace(options, vad_filter=False, language=options.language or result.language or None)
+    for gap_start, gap_end in removed:
+        clip = audio[int(gap_start * 16000):int(gap_end * 16000)]
+        found = speech_regions(clip, threshold=LOW_THRESHOLD)
+        if sum(e - s for s, e in found) < 0.5:
+            continue  # silence or music: skipping it was right
+        start = max(0.0, gap_start + found[0][0] - PAD)
+        end = min(duration, gap_start + found[-1][1] + PAD)
+        segments = _offset(run(audio[int(start * 16000):int(end * 16000)], plain).segments, start)
+        for segment in segments:  # only words nobody heard yet, and not a hallucination's
+            segment.words = [w for w in segment.words if not any(s < w.end and e > w.start for s, e in heard)]
+        segments = [s for s in segments if s.words and _mean_probability(s) >= 0.4]
+        redecoded.append([round(start, 3), round(end, 3)])
+        recovered += sum(len(s.words) for s in segments)
+        result.segments.extend(segments)
+    result.segments.sort(key=lambda s: s.start)
+    return {"removed": [list(r) for r in removed], "removed_seconds": round(sum(e - s for s, e in removed), 3),
+            "redecoded": redecoded, "recovered_words": recovered}
+
+
+def _offset(segments: list[Segment], by: float) -> list[Segment]:
+    from ..models import Word
+
+    return [Segment(round(s.start + by, 3), round(s.end + by, 3), s.text,
+                    [Word(round(w.start + by, 3), round(w.end + by, 3), w.word, w.probability) for w in s.words])
+            for s in segments]
+
+
+def _mean_probability(segment: Segment) -> float:
+    return sum(w.probability for w in segment.words) / len(segment.words)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -61,20 +62,23 @@ def probe(path: Path, label: str | None = None) -> tuple[float, bool]:
 
 
 LOUDNESS_TARGET = -20.0  # LUFS: where speech sits on the web and in podcasts, with headroom
-QUIET_CHANNEL_DB = 30.0  # a channel this far below the loudest is bleed or hiss, not a speaker
+# A mix already in this range is left as it is: Whisper's features are not level-invariant, and
+# lifting speech that is already at a usual level changed tiny.en's words (and WER) by chance.
+USUAL_LOUDNESS = (-30.0, -14.0)
 MAX_GAIN_DB = 50.0  # never lift a near-silent file into pure noise
 
 
-def load_audio(path: Path, loudness: bool = True) -> np.ndarray:
+def load_audio(path: Path, loudness: bool = True, carries_speech: Callable[[np.ndarray], bool] | None = None) -> np.ndarray:
     """Decode the first audio stream to 16 kHz mono float32 for the engine.
 
-    With `loudness`, each channel is brought to the same loudness before the downmix and the
-    mix to LOUDNESS_TARGET (EBU R128 / ITU-R BS.1770 integrated loudness): a speaker alone on
-    a quiet channel is not halved away, and the VAD and the decoder see speech at one level
-    whatever the recording's. Without it, ffmpeg's plain downmix (the channels averaged).
+    With `loudness`, each channel is brought to the loudness of the loudest before the downmix
+    and a mix outside USUAL_LOUDNESS to LOUDNESS_TARGET (EBU R128 / ITU-R BS.1770 integrated
+    loudness): a speaker alone on a quiet channel is not halved away, and very quiet (or
+    very loud) recordings reach the VAD and the decoder at a usual level. Without it, ffmpeg's plain downmix (the channels averaged).
+    `carries_speech` (a VAD) tells a speaker's channel from one of hiss.
     """
     channels = decode_channels(path)
-    return normalize_mix(channels) if loudness else channels.mean(axis=1)
+    return normalize_mix(channels, carries_speech) if loudness else channels.mean(axis=1)
 
 
 def decode_channels(path: Path) -> np.ndarray:
@@ -111,31 +115,31 @@ def loudness_of(samples: np.ndarray) -> float:
         return float(pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(samples.astype(np.float64)))
 
 
-def normalize_mix(channels: np.ndarray) -> np.ndarray:
+def normalize_mix(channels: np.ndarray, carries_speech: Callable[[np.ndarray], bool] | None = None) -> np.ndarray:
     """One channel of speech at LOUDNESS_TARGET from any number of channels.
 
-    Each channel that carries sound is brought to the target first, so two speakers recorded
-    one per channel at different levels come out equally loud; a channel far quieter than the
-    loudest (bleed, hiss) is left out rather than lifted. A channel in opposite phase to the
+    Each channel that carries sound is brought to the loudest one's level first, so two speakers recorded
+    one per channel at different levels (even 50 dB apart) come out equally loud; a channel in
+    which `carries_speech` hears nobody (hiss, silence) is left out rather than lifted. A channel in opposite phase to the
     first is flipped before the sum, so an out-of-phase pair adds up instead of cancelling.
     """
     levels = [loudness_of(channels[:, c]) for c in range(channels.shape[1])]
     loudest = max(levels)
     if not np.isfinite(loudest):  # silence, or too short to measure: nothing to lift
         return channels.mean(axis=1)
-    kept = [channels[:, c] * _gain(level) for c, level in enumerate(levels) if level >= loudest - QUIET_CHANNEL_DB]
-    if len(kept) == 1:
-        mix = kept[0]
-    else:
-        mix = sum((ch if np.dot(ch, kept[0]) >= 0 else -ch) for ch in kept) / len(kept)
-        mix = mix * _gain(loudness_of(mix))
+    lifted = [channels[:, c] * _gain(level, loudest) for c, level in enumerate(levels) if np.isfinite(level)]
+    kept = [ch for ch in lifted if carries_speech is None or len(lifted) == 1 or carries_speech(ch)] or lifted
+    mix = sum((ch if np.dot(ch, kept[0]) >= 0 else -ch) for ch in kept) / len(kept)
+    level = loudest if len(kept) == 1 else loudness_of(mix)
+    if not USUAL_LOUDNESS[0] <= level <= USUAL_LOUDNESS[1]:
+        mix = mix * _gain(level, LOUDNESS_TARGET)
     return np.clip(mix, -1.0, 1.0).astype(np.float32)
 
 
-def _gain(level: float) -> float:
+def _gain(level: float, target: float) -> float:
     if not np.isfinite(level):
         return 1.0
-    return 10 ** (min(LOUDNESS_TARGET - level, MAX_GAIN_DB) / 20)
+    return 10 ** (min(target - level, MAX_GAIN_DB) / 20)
 
 
 def _first_line(e: Exception) -> str:

@@ -247,7 +247,7 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
 
     With model "auto" the model is chosen from the speech (and the article's language): the
     transcript keeps the key of that request, so asking again costs no decoding at all."""
-    from .transcribe import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, transcribe
+    from .transcribe import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, carries_speech, transcribe
 
     options = options or archive.transcribe_options()
     row = archive.catalog.video(video_id)
@@ -263,7 +263,7 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
     media = archive.layout.media_dir(video_id) / row["media_file"]
     duration, has_audio = probe(media)
     if has_audio:
-        transcript = transcribe(load_audio(media, options.loudness), video_id, row["sha256"], options, article_language)
+        transcript = transcribe(load_audio(media, options.loudness, carries_speech), video_id, row["sha256"], options, article_language)
     else:  # a video without sound is archived all the same: nothing was said in it
         transcript = Transcript(video_id, options.engine, options.model, "", 0.0, round(duration, 3), [],
                                 options=options.decoding(), cache_key=options.cache_key(row["sha256"]),

@@ -20,8 +20,8 @@ ENGINES = ("faster-whisper", "openai-whisper")
 AUTO = "auto"  # the model: English speech to ENGLISH_MODEL, any other language to MULTILINGUAL_MODEL
 ENGLISH_MODEL, MULTILINGUAL_MODEL = "tiny.en", "base"
 # Bump when the audio preparation or the recovery of VAD-skipped speech changes the text.
-AUDIO_PIPELINE = "loudness-r128-20lufs-permix.1"
-RECOVERY = "silero-0.2-min1s.1"
+AUDIO_PIPELINE = "loudness-r128-per-channel-usual-30-14.2"
+RECOVERY = "silero-0.2-unheard-min1s.2"
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,11 @@ def speech_regions(audio: np.ndarray, threshold: float = 0.5) -> list[tuple[floa
     return [(round(c["start"] / 16000, 3), round(c["end"] / 16000, 3)) for c in get_speech_timestamps(audio, options)]
 
 
+def carries_speech(audio: np.ndarray) -> bool:
+    """Whether a (loudness-normalized) channel holds half a second of speech, for the downmix."""
+    return sum(e - s for s, e in speech_regions(np.clip(audio, -1, 1))) >= 0.5
+
+
 def decoder_regions(audio: np.ndarray) -> list[tuple[float, float]]:
     """What faster-whisper's own VAD filter keeps for decoding (its default VadOptions)."""
     from faster_whisper.vad import get_speech_timestamps
@@ -159,35 +164,52 @@ PAD = 0.2  # seconds of context on each side of a stretch decoded again
 
 def recover_skipped_speech(audio: np.ndarray, result: EngineResult, options: TranscribeOptions,
                            run: Callable[[np.ndarray, TranscribeOptions], EngineResult]) -> dict[str, Any]:
-    """Decode again what the decoder's VAD filter skipped, where it still carries speech.
+    """Decode again the speech that has no words: skipped by the decoder's VAD filter, or kept
+    by it but passed over by the decoder (Whisper sometimes ends a window early).
 
-    The VAD may skip silence and music, never speech: every stretch of MIN_SKIPPED seconds
-    that the filter removed is searched again at a lower Silero threshold, and what is found
-    there is decoded without the filter; words not already transcribed are added to `result`.
-    Returns what was removed and what was decoded again, for the transcript.
+    The VAD may skip silence and music, never speech: Silero is run again at a lower
+    threshold, and every stretch of MIN_SKIPPED seconds of speech that no transcribed word
+    covers is decoded without the filter; its words (those of a confident segment) are added
+    to `result`. Returns what the filter removed and what was decoded again, for the transcript.
     """
     duration = len(audio) / 16000
     removed = gaps(decoder_regions(audio), duration, MIN_SKIPPED)
-    redecoded, recovered = [], 0
-    heard = [(w.start, w.end) for s in result.segments for w in s.words]
+    heard = [(w.start - PAD, w.end + PAD) for s in result.segments for w in s.words]
+    unheard = _merge(_subtract(speech_regions(audio, threshold=LOW_THRESHOLD), heard), within=0.5)
     plain = replace(options, vad_filter=False, language=options.language or result.language or None)
-    for gap_start, gap_end in removed:
-        clip = audio[int(gap_start * 16000):int(gap_end * 16000)]
-        found = speech_regions(clip, threshold=LOW_THRESHOLD)
-        if sum(e - s for s, e in found) < 0.5:
-            continue  # silence or music: skipping it was right
-        start = max(0.0, gap_start + found[0][0] - PAD)
-        end = min(duration, gap_start + found[-1][1] + PAD)
+    redecoded, recovered = [], 0
+    for start, end in (r for r in unheard if r[1] - r[0] >= MIN_SKIPPED):
+        start, end = max(0.0, start - PAD), min(duration, end + PAD)
         segments = _offset(run(audio[int(start * 16000):int(end * 16000)], plain).segments, start)
-        for segment in segments:  # only words nobody heard yet, and not a hallucination's
+        for segment in segments:  # only words nobody heard yet
             segment.words = [w for w in segment.words if not any(s < w.end and e > w.start for s, e in heard)]
-        segments = [s for s in segments if s.words and _mean_probability(s) >= 0.4]
+        segments = [s for s in segments if s.words and _mean_probability(s) >= 0.4]  # not a hallucination
         redecoded.append([round(start, 3), round(end, 3)])
         recovered += sum(len(s.words) for s in segments)
         result.segments.extend(segments)
     result.segments.sort(key=lambda s: s.start)
     return {"removed": [list(r) for r in removed], "removed_seconds": round(sum(e - s for s, e in removed), 3),
             "redecoded": redecoded, "recovered_words": recovered}
+
+
+def _subtract(regions: list[tuple[float, float]], holes: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out = []
+    for start, end in regions:
+        pieces = [(start, end)]
+        for hs, he in holes:
+            pieces = [p for a, b in pieces for p in ((a, min(b, hs)), (max(a, he), b)) if p[1] - p[0] > 0.05]
+        out.extend(pieces)
+    return out
+
+
+def _merge(regions: list[tuple[float, float]], within: float) -> list[tuple[float, float]]:
+    out: list[list[float]] = []
+    for start, end in sorted(regions):
+        if out and start - out[-1][1] <= within:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(a, b) for a, b in out]
 
 
 def _offset(segments: list[Segment], by: float) -> list[Segment]:

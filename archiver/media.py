@@ -61,24 +61,18 @@ def probe(path: Path, label: str | None = None) -> tuple[float, bool]:
     return duration, has_audio
 
 
-LOUDNESS_TARGET = -20.0  # LUFS: where speech sits on the web and in podcasts, with headroom
-# A mix already in this range is left as it is: Whisper's features are not level-invariant, and
-# lifting speech that is already at a usual level changed tiny.en's words (and WER) by chance.
-USUAL_LOUDNESS = (-30.0, -14.0)
-MAX_GAIN_DB = 50.0  # never lift a near-silent file into pure noise
-
-
 def load_audio(path: Path, loudness: bool = True, carries_speech: Callable[[np.ndarray], bool] | None = None) -> np.ndarray:
     """Decode the first audio stream to 16 kHz mono float32 for the engine.
 
-    With `loudness`, each channel is brought to the loudness of the loudest before the downmix
-    and a mix outside USUAL_LOUDNESS to LOUDNESS_TARGET (EBU R128 / ITU-R BS.1770 integrated
-    loudness): a speaker alone on a quiet channel is not halved away, and very quiet (or
-    very loud) recordings reach the VAD and the decoder at a usual level. Without it, ffmpeg's plain downmix (the channels averaged).
-    `carries_speech` (a VAD) tells a speaker's channel from one of hiss.
+    With `loudness`, each channel is first brought to the loudness of the loudest (EBU R128 /
+    ITU-R BS.1770 integrated loudness), so a speaker alone on a quieter channel is not halved
+    away by the downmix; `carries_speech` (a VAD) tells a speaker's channel from one of hiss.
+    The mix keeps the recording's own level: Whisper's features are scaled to their own
+    maximum, and the VAD lifts its own copy (transcribe.vad). Without `loudness`, ffmpeg's
+    plain downmix (the channels averaged).
     """
     channels = decode_channels(path)
-    return normalize_mix(channels, carries_speech) if loudness else channels.mean(axis=1)
+    return balanced_mix(channels, carries_speech) if loudness else channels.mean(axis=1)
 
 
 def decode_channels(path: Path) -> np.ndarray:
@@ -115,31 +109,31 @@ def loudness_of(samples: np.ndarray) -> float:
         return float(pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(samples.astype(np.float64)))
 
 
-def normalize_mix(channels: np.ndarray, carries_speech: Callable[[np.ndarray], bool] | None = None) -> np.ndarray:
-    """One channel of speech at LOUDNESS_TARGET from any number of channels.
+def balanced_mix(channels: np.ndarray, carries_speech: Callable[[np.ndarray], bool] | None = None) -> np.ndarray:
+    """One channel from any number, each channel that carries sound at the loudest one's level.
 
-    Each channel that carries sound is brought to the loudest one's level first, so two speakers recorded
-    one per channel at different levels (even 50 dB apart) come out equally loud; a channel in
-    which `carries_speech` hears nobody (hiss, silence) is left out rather than lifted. A channel in opposite phase to the
-    first is flipped before the sum, so an out-of-phase pair adds up instead of cancelling.
+    Two speakers recorded one per channel at different levels (even 50 dB apart) come out
+    equally loud; a channel in which `carries_speech` hears nobody (hiss, silence) is left out
+    rather than lifted; a channel in opposite phase to the first is flipped before the sum, so
+    an out-of-phase pair adds up instead of cancelling. A mono file comes back as it is.
     """
+    if channels.shape[1] == 1:
+        return channels[:, 0].copy()
     levels = [loudness_of(channels[:, c]) for c in range(channels.shape[1])]
     loudest = max(levels)
     if not np.isfinite(loudest):  # silence, or too short to measure: nothing to lift
         return channels.mean(axis=1)
-    lifted = [channels[:, c] * _gain(level, loudest) for c, level in enumerate(levels) if np.isfinite(level)]
+    lifted = [channels[:, c] * gain_to(level, loudest) for c, level in enumerate(levels) if np.isfinite(level)]
     kept = [ch for ch in lifted if carries_speech is None or len(lifted) == 1 or carries_speech(ch)] or lifted
     mix = sum((ch if np.dot(ch, kept[0]) >= 0 else -ch) for ch in kept) / len(kept)
-    level = loudest if len(kept) == 1 else loudness_of(mix)
-    if not USUAL_LOUDNESS[0] <= level <= USUAL_LOUDNESS[1]:
-        mix = mix * _gain(level, LOUDNESS_TARGET)
     return np.clip(mix, -1.0, 1.0).astype(np.float32)
 
 
-def _gain(level: float, target: float) -> float:
+def gain_to(level: float, target: float, max_gain_db: float = 50.0) -> float:
+    """The factor that brings audio at `level` LUFS to `target` (at most `max_gain_db` up; 1 for silence)."""
     if not np.isfinite(level):
         return 1.0
-    return 10 ** (min(target - level, MAX_GAIN_DB) / 20)
+    return 10 ** (min(target - level, max_gain_db) / 20)
 
 
 def _first_line(e: Exception) -> str:

@@ -247,7 +247,8 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
 
     With model "auto" the model is chosen from the speech (and the article's language): the
     transcript keeps the key of that request, so asking again costs no decoding at all."""
-    from .transcribe import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, carries_speech, transcribe
+    from .transcribe import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, transcribe
+    from .transcribe.vad import carries_speech
 
     options = options or archive.transcribe_options()
     row = archive.catalog.video(video_id)

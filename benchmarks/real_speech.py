@@ -61,6 +61,9 @@ class Result:
     reason: str = ""
     seconds: float = 0.0
     missed: list[str] = field(default_factory=list)
+    unmeasured: list[str] = field(default_factory=list)  # truth boundaries inside an article sentence
+    boundaries: list[dict] = field(default_factory=list)  # every compared boundary: truth and ours
+    words: list[dict] = field(default_factory=list)  # what was heard, for the worst boundaries
 
 
 def items(names: list[str] | None = None) -> list[dict]:
@@ -110,33 +113,62 @@ def archive_item(item: dict, root: Path, options_overrides: dict | None = None) 
     result.detected, result.probability = video["language"] or "", video["language_probability"] or 0.0
     result.model, result.reason = video["model"], video.get("model_reason") or ""
     hypothesis = " ".join(s["text"] for s in video["segments"])
+    result.words = [w for s in video["segments"] for w in s["words"]]
     result.wer = word_error_rate(" ".join(t["text"] for t in item["sentences"]), hypothesis, item["language"])
     _compare(article["sentences"], item["sentences"], result)
     return result
 
 
 def _compare(sentences: list[dict], truth: list[dict], result: Result) -> None:
-    """Each article sentence belongs to the truth utterance whose text holds it."""
+    """Match the article's sentences to the truth's utterances by their text, not by index.
+
+    The article stage splits the text its own way (an abbreviation may cut an utterance in
+    two, a missed sentence end may join two), so each sentence is found in the running
+    (folded) text of the utterances. An utterance's start is compared with the sentence that
+    starts where it starts, its end with the one that ends where it ends; a boundary that falls
+    inside one article sentence has no sentence time to compare and is counted as such.
+    """
     result.sentences = len(sentences)
     result.located = sum(s["start"] is not None for s in sentences)
-    folded = [_fold(t["text"]) for t in truth]
-    owners: dict[int, list[dict]] = {}
-    cursor = 0
+    stream, spans = "", []
+    for t in truth:
+        stream += (" " if stream else "")
+        spans.append((len(stream), len(stream) + len(_fold(t["text"]))))
+        stream += _fold(t["text"])
+    cursor, placed = 0, []  # (first char, last char, sentence)
     for s in sentences:
         text = _fold(s["text"])
-        for k in range(cursor, len(truth)):
-            if text and text in folded[k]:
-                owners.setdefault(k, []).append(s)
-                cursor = k
-                break
-    for k, t in enumerate(truth):
-        mine = owners.get(k, [])
+        at = stream.find(text, cursor) if text else -1
+        if at < 0:
+            result.missed.append(f"sentence not in the truth's text: {s['text'][:60]}")
+            continue
+        placed.append((at, at + len(text), s))
+        cursor = at + len(text)
+    for k, (first, last) in enumerate(spans):
+        mine = [s for a, b, s in placed if a < last and b > first]
         if not mine or any(s["start"] is None for s in mine):
-            result.missed.append(f"#{k} not located: {t['text'][:60]}")
-        if mine and mine[0]["start"] is not None:
-            result.start_errors.append(abs(mine[0]["start"] - t["start"]))
-        if mine and mine[-1]["end"] is not None:
-            result.end_errors.append(abs(mine[-1]["end"] - t["end"]))
+            result.missed.append(f"#{k} not located: {truth[k]['text'][:60]}")
+        starting = next((s for a, _, s in placed if a == first), None)
+        ending = next((s for _, b, s in placed if b == last), None)
+        for edge, sentence, errors in (("start", starting, result.start_errors), ("end", ending, result.end_errors)):
+            if sentence is None:
+                result.unmeasured.append(f"#{k} {edge} falls inside an article sentence")
+            elif sentence[edge] is not None:
+                errors.append(abs(sentence[edge] - truth[k][edge]))
+                result.boundaries.append({"utterance": k, "edge": edge, "truth": truth[k][edge],
+                                          "ours": sentence[edge]})
+
+
+def worst(r: Result, above: float = P90_TARGET) -> list[str]:
+    """The boundaries off by more than `above`: truth, ours, and the words heard around the truth."""
+    out = []
+    for b in sorted(r.boundaries, key=lambda b: -abs(b["ours"] - b["truth"])):
+        if abs(b["ours"] - b["truth"]) <= above:
+            break
+        near = " ".join(f"{w['word'].strip()}[{w['start']:.2f}-{w['end']:.2f}]" for w in r.words
+                        if abs(w["start" if b["edge"] == "start" else "end"] - b["truth"]) <= 1.5)
+        out.append(f"#{b['utterance']} {b['edge']}: truth {b['truth']:.2f}, ours {b['ours']:.2f}; heard: {near or '-'}")
+    return out
 
 
 def p90(values: list[float]) -> float:
@@ -181,8 +213,8 @@ def run(names: list[str] | None = None, json_out: Path | None = None) -> bool:
         for item in chosen:
             results.append(archive_item(item, Path(tmp) / item["name"]))
             print(line(results[-1]), flush=True)
-            for miss in results[-1].missed:
-                print(f"    {miss}")
+            for note in results[-1].missed + results[-1].unmeasured + worst(results[-1]):
+                print(f"    {note}")
         baseline = []
         for item in (i for i in chosen if i["name"] in CLEAN_ENGLISH):
             baseline.append(archive_item(item, Path(tmp) / f"baseline-{item['name']}", BASELINE))

@@ -20,8 +20,8 @@ ENGINES = ("faster-whisper", "openai-whisper")
 AUTO = "auto"  # the model: English speech to ENGLISH_MODEL, any other language to MULTILINGUAL_MODEL
 ENGLISH_MODEL, MULTILINGUAL_MODEL = "tiny.en", "base"
 # Bump when the audio preparation or the recovery of VAD-skipped speech changes the text.
-AUDIO_PIPELINE = "loudness-r128-per-channel-usual-30-14.2"
-RECOVERY = "silero-0.2-unheard-min1s.2"
+AUDIO_PIPELINE = "channels-to-loudest-r128.3"
+RECOVERY = "silero-pieces-0.2-unheard-min1s.3"
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class TranscribeOptions:
     # Whisper tiny loops ("la la la ...") on robotic voices; forbidding a repeated 3-gram
     # stopped it and cut word error rate from 58% to 17% on such a narration (never worse elsewhere).
     no_repeat_ngram_size: int = 3
-    loudness: bool = True  # normalize each channel and the mix (media.load_audio) before VAD and decoding
+    loudness: bool = True  # each channel to the loudest before the downmix (media.load_audio)
     recover_speech: bool = True  # decode again what the VAD skipped when it carries speech
 
     @classmethod
@@ -88,25 +88,6 @@ def _engine(name: str) -> Callable[[np.ndarray, TranscribeOptions], EngineResult
     raise ArchiverError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
 
 
-def speech_regions(audio: np.ndarray, threshold: float = 0.5) -> list[tuple[float, float]]:
-    """Where someone speaks, by Silero VAD (shipped with faster-whisper, runs offline).
-
-    Fine-grained on purpose (100 ms silences, no padding): the aligner snaps sentence
-    boundaries to these.
-    """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    if len(audio) == 0:
-        return []
-    options = VadOptions(threshold=threshold, min_silence_duration_ms=100, speech_pad_ms=0, min_speech_duration_ms=60)
-    return [(round(c["start"] / 16000, 3), round(c["end"] / 16000, 3)) for c in get_speech_timestamps(audio, options)]
-
-
-def carries_speech(audio: np.ndarray) -> bool:
-    """Whether a (loudness-normalized) channel holds half a second of speech, for the downmix."""
-    return sum(e - s for s, e in speech_regions(np.clip(audio, -1, 1))) >= 0.5
-
-
 def decoder_regions(audio: np.ndarray) -> list[tuple[float, float]]:
     """What faster-whisper's own VAD filter keeps for decoding (its default VadOptions)."""
     from faster_whisper.vad import get_speech_timestamps
@@ -127,18 +108,20 @@ def gaps(regions: list[tuple[float, float]], duration: float, at_least: float) -
 def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions,
                article_language: str | None = None) -> Transcript:
     """Transcribe `audio`; with model "auto", choose the model first (transcribe.auto)."""
+    from . import vad
     from .auto import choose
 
     started = time.perf_counter()
-    speech = speech_regions(audio)
+    probabilities = vad.probabilities(audio)
+    speech = vad.regions(probabilities)
     request_key = options.request_key(media_sha256, article_language)
     choice = choose(audio, speech, options, article_language)
     options = choice.options
     run = _engine(options.engine)
     result = run(audio, options)
-    vad: dict[str, Any] = {}
+    skipped: dict[str, Any] = {}
     if options.vad_filter and options.recover_speech:
-        vad = recover_skipped_speech(audio, result, options, run)
+        skipped = recover_skipped_speech(audio, result, options, run, vad.regions(probabilities, LOW_THRESHOLD))
     return Transcript(
         video_id=video_id,
         engine=options.engine,
@@ -153,7 +136,7 @@ def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: Tra
         seconds=round(time.perf_counter() - started, 3),
         model_reason=choice.reason,
         request_key=request_key,
-        vad=vad,
+        vad=skipped,
     )
 
 
@@ -163,19 +146,22 @@ PAD = 0.2  # seconds of context on each side of a stretch decoded again
 
 
 def recover_skipped_speech(audio: np.ndarray, result: EngineResult, options: TranscribeOptions,
-                           run: Callable[[np.ndarray, TranscribeOptions], EngineResult]) -> dict[str, Any]:
+                           run: Callable[[np.ndarray, TranscribeOptions], EngineResult],
+                           speech: list[tuple[float, float]]) -> dict[str, Any]:
     """Decode again the speech that has no words: skipped by the decoder's VAD filter, or kept
     by it but passed over by the decoder (Whisper sometimes ends a window early).
 
-    The VAD may skip silence and music, never speech: Silero is run again at a lower
-    threshold, and every stretch of MIN_SKIPPED seconds of speech that no transcribed word
-    covers is decoded without the filter; its words (those of a confident segment) are added
-    to `result`. Returns what the filter removed and what was decoded again, for the transcript.
+    The VAD may skip silence and music, never speech: every stretch of MIN_SKIPPED seconds of
+    `speech` (Silero at a lower threshold, transcribe.vad) that no transcribed word covers is
+    decoded without the filter. Only its words that overlap no word already heard are added
+    to `result` (those of a confident segment, the segment's text rebuilt from them), so the
+    first pass's words are never replaced or repeated. Returns what the filter removed and
+    what was decoded again, for the transcript.
     """
     duration = len(audio) / 16000
     removed = gaps(decoder_regions(audio), duration, MIN_SKIPPED)
     heard = [(w.start - PAD, w.end + PAD) for s in result.segments for w in s.words]
-    unheard = _merge(_subtract(speech_regions(audio, threshold=LOW_THRESHOLD), heard), within=0.5)
+    unheard = _merge(_subtract(speech, heard), within=0.5)
     plain = replace(options, vad_filter=False, language=options.language or result.language or None)
     redecoded, recovered = [], 0
     for start, end in (r for r in unheard if r[1] - r[0] >= MIN_SKIPPED):
@@ -183,6 +169,9 @@ def recover_skipped_speech(audio: np.ndarray, result: EngineResult, options: Tra
         segments = _offset(run(audio[int(start * 16000):int(end * 16000)], plain).segments, start)
         for segment in segments:  # only words nobody heard yet
             segment.words = [w for w in segment.words if not any(s < w.end and e > w.start for s, e in heard)]
+            segment.text = "".join(w.word for w in segment.words).strip()
+            if segment.words:
+                segment.start, segment.end = segment.words[0].start, segment.words[-1].end
         segments = [s for s in segments if s.words and _mean_probability(s) >= 0.4]  # not a hallucination
         redecoded.append([round(start, 3), round(end, 3)])
         recovered += sum(len(s.words) for s in segments)

@@ -31,6 +31,7 @@ from .normalize import base_language, tokens
 FUZZY_MIN = 62  # rapidfuzz ratio above which two differently spelled tokens count as heard
 SNAP_WINDOW = 0.7  # seconds around a word time to look for a speech boundary
 PAUSE = 0.3  # seconds between two heard words that no misheard word runs across
+LONE_GAP = 2.0  # seconds between two neighbouring words of a sentence that part its edge word from it
 MAX_GAP_CELLS = 4000  # bound the Python DP on one gap; beyond it, leave the gap unmatched
 
 
@@ -51,7 +52,8 @@ class TranscriptTokens:
         for segment in transcript.segments:
             for n, word in enumerate(segment.words):
                 pieces = tokens(word.word, lang)
-                start, end = word_time(word.word, word.start, word.end, n == 0, n == len(segment.words) - 1, speech)
+                start, end = word_time(sum(map(len, pieces)), word.start, word.end, n == 0, n == len(segment.words) - 1,
+                                       speech)
                 span = (end - start) / max(1, len(pieces))
                 for k, piece in enumerate(pieces):  # a word spelled out ("2,300") shares its time
                     tt.tokens.append(piece)
@@ -69,17 +71,23 @@ class TranscriptTokens:
         return min(0.12, max(0.04, rates[len(rates) // 2])) if rates else 0.07
 
 
-def word_time(word: str, start: float, end: float, opens: bool, closes: bool,
+def longest(letters: int) -> float:
+    """The longest a word of this many letters lasts, said slowly at the end of a sentence."""
+    return 0.3 + 0.1 * letters
+
+
+def word_time(letters: int, start: float, end: float, opens: bool, closes: bool,
               speech: list[tuple[float, float]]) -> tuple[float, float]:
-    """A word's time, no longer than its letters allow (0.3 s + 0.1 s a letter).
+    """A word's time, no longer than its letters allow (`longest`; a number counts the letters
+    of its spoken words).
 
     Whisper stretches the first word of a segment back into the silence before it ("The"
     0.00-1.10 over a breath) and the last one into the silence after ("is." 18.38-19.70 for
     0.3 s of speech); a sentence edge placed there is off by a second. A word that long is
     first cut to the speech the VAD hears inside it, then, at a segment's edge, to its length.
     """
-    longest = 0.3 + 0.1 * sum(c.isalnum() for c in word)
-    if end - start <= longest:
+    most = longest(letters)
+    if end - start <= most:
         return start, end
     k, inside = max(0, bisect.bisect_left(speech, (start,)) - 1), []
     while k < len(speech) and speech[k][0] < end:
@@ -88,10 +96,10 @@ def word_time(word: str, start: float, end: float, opens: bool, closes: bool,
         k += 1
     if inside:
         start, end = inside[0][0], inside[-1][1]
-    if end - start > longest and closes and not opens:
-        end = start + longest
-    elif end - start > longest and opens and not closes:
-        start = end - longest
+    if end - start > most and closes and not opens:
+        end = start + most
+    elif end - start > most and opens and not closes:
+        start = end - most
     return start, end
 
 
@@ -271,7 +279,8 @@ def estimate_start(first: int, last: int, matched: dict[int, Match], at: Article
     """Time of the sentence's first token: from the first heard token, stepped back over as many
     transcript tokens as article tokens were missed (misheard words) while they run on without a
     pause; what is still missed (words nobody transcribed) is allowed its letters' time at the
-    transcript's own speaking rate, no further back than the silence before."""
+    transcript's own speaking rate, no further back than the silence before, nor further than
+    the missed words could last (a misheard word stretched over a pause does not drag it back)."""
     i = next(i for i in range(first, last) if i in matched)
     j = matched[i].transcript_pos
     if i == first:
@@ -282,7 +291,7 @@ def estimate_start(first: int, last: int, matched: dict[int, Match], at: Article
     while i - first > j - back and back > 0 and tt.ends[back - 1] > floor and tt.starts[back] - tt.ends[back - 1] <= PAUSE:
         back -= 1
     unaccounted = at.tokens[first:first + (i - first) - (j - back)]
-    before = max(floor, tt.ends[back - 1] if back > 0 else 0.0)
+    before = max(floor, tt.ends[back - 1] if back > 0 else 0.0, tt.starts[j] - _lasting(at.tokens[first:i]))
     return max(before, tt.starts[back] - tt.seconds_per_letter * sum(map(len, unaccounted)))
 
 
@@ -300,8 +309,31 @@ def estimate_end(first: int, last: int, matched: dict[int, Match], at: ArticleTo
             and tt.starts[forward + 1] - tt.ends[forward] <= PAUSE:
         forward += 1
     unaccounted = at.tokens[i + 1 + (forward - j):last]
-    after = min(ceiling, tt.starts[forward + 1] if forward < end_token else tt.transcript.duration or 1e9)
+    after = min(ceiling, tt.starts[forward + 1] if forward < end_token else tt.transcript.duration or 1e9,
+                tt.ends[j] + _lasting(at.tokens[i + 1:last]))
     return min(after, tt.ends[forward] + tt.seconds_per_letter * sum(map(len, unaccounted)))
+
+
+def without_lone_edges(first: int, last: int, matched: dict[int, Match], tt: TranscriptTokens) -> dict[int, Match]:
+    """`matched` less a sentence's first (or last) heard word when a silence of LONE_GAP parts it
+    from the next heard word although the article has them (nearly) side by side: "il" paired
+    with an "il" heard seconds before, in the pause after the sentence before."""
+    heard = [i for i in range(first, last) if i in matched]
+
+    def apart(a: int, b: int) -> bool:  # side by side in the article, a silence between them in the speech
+        ja, jb = matched[a].transcript_pos, matched[b].transcript_pos
+        return b - a <= 2 and any(tt.starts[k + 1] - tt.ends[k] > LONE_GAP for k in range(ja, jb))
+
+    lone = set()
+    if len(heard) >= 3 and apart(heard[0], heard[1]):
+        lone.add(heard[0])
+    if len(heard) >= 3 and apart(heard[-2], heard[-1]):
+        lone.add(heard[-1])
+    return {i: m for i, m in matched.items() if i not in lone} if lone else matched
+
+
+def _lasting(words: list[str]) -> float:
+    return sum(longest(len(w)) for w in words)
 
 
 def snap(t: float, speech: list[tuple[float, float]], boundary: str) -> float:
@@ -342,12 +374,13 @@ def align(article: Article, transcripts: dict[str, Transcript], threshold: float
             score = sentence_score(first, last, matched, at)
             if score < threshold or not any(i in matched for i in range(first, last)):
                 continue
-            start = estimate_start(first, last, matched, at, tt, order)
-            end = estimate_end(first, last, matched, at, tt, order)
+            mine = without_lone_edges(first, last, matched, tt)
+            start = estimate_start(first, last, mine, at, tt, sorted(mine))
+            end = estimate_end(first, last, mine, at, tt, sorted(mine))
             if snap_to_speech and tt.transcript.speech:
                 start, end = snap(start, tt.transcript.speech, "start"), snap(end, tt.transcript.speech, "end")
             found[s] = SentenceAlignment(s, vid, round(start, 3), round(max(end, start), 3), round(score, 3))
-            heard = [matched[i].transcript_pos for i in range(first, last) if i in matched]
+            heard = [mine[i].transcript_pos for i in range(first, last) if i in mine]
             for j in range(min(heard), max(heard) + 1):
                 tt.claimed[j] = True
 

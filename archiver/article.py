@@ -1,9 +1,8 @@
 """The article stage: a source (URL, .html/.htm, .md, .txt) -> Article with paragraphs,
 sentences (with character offsets) and the video links it carries.
 
-HTML text and metadata come from trafilatura; the video links are found in the raw HTML
-(yt-dlp's generic extractor finds a <video src> but not a plain <a href="x.mp4">, so we
-resolve the candidates here and hand each one to the download stage).
+HTML text and metadata come from trafilatura; the videos an article carries are found by
+the discovery stage (archiver/discover/).
 Markdown is parsed with markdown-it-py; page chrome before the body and boilerplate after
 it are dropped, and a paragraph split by a page break is rejoined.
 """
@@ -11,20 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from .errors import ArchiverError
-from .media import is_media_path
+from .discover import base_for, discover_html, discover_links
+from .discover.urls import Base
+from .fetch import PageFetch, fetch_page
 from .models import Article, Sentence, VideoLink
 from .store.files import short_hash, slugify
 
 ARTICLE_SUFFIXES = {".html", ".htm", ".xhtml", ".md", ".markdown", ".txt"}
-USER_AGENT = "transcript-archiver/0.1 (+https://github.com/transcript-archiver)"
 
 # The same rule as the narration tool that made our truth files: a sentence ends at . ! ?
 # (perhaps closed by a quote or bracket) followed by white space and a capital or quote.
@@ -48,38 +46,6 @@ class Block:
     text: str
     links: list[tuple[str, str]]  # (href, link text)
     heading: bool = False
-
-
-# ---------------------------------------------------------------- fetching
-
-
-def fetch(url: str, timeout: float = 30, retries: int = 3) -> tuple[bytes, str, str]:
-    """GET url -> (body, content type, final url), retrying connection errors, 429 and 5xx."""
-    from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
-
-    def transient(e: BaseException) -> bool:
-        if isinstance(e, urllib.error.HTTPError):
-            return e.code == 429 or e.code >= 500
-        return isinstance(e, (urllib.error.URLError, TimeoutError, ConnectionError))
-
-    @retry(retry=retry_if_exception(transient), stop=stop_after_attempt(max(1, retries)),
-           wait=wait_exponential(multiplier=0.2, max=5), reraise=True)
-    def get() -> tuple[bytes, str, str]:
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            kind = response.headers.get_content_type()
-            if kind.startswith(("video/", "audio/")):
-                return b"", kind, response.geturl()  # the caller archives it as a video
-            return response.read(50 << 20), kind, response.geturl()
-
-    try:
-        return get()
-    except urllib.error.HTTPError as e:
-        raise ArchiverError(f"{url}: HTTP {e.code} {e.reason}; check the address") from e
-    except urllib.error.URLError as e:
-        raise ArchiverError(f"{url}: cannot connect ({e.reason}); check the address and the network") from e
-    except (TimeoutError, ConnectionError) as e:
-        raise ArchiverError(f"{url}: {type(e).__name__} while reading; try again later") from e
 
 
 # ---------------------------------------------------------------- ids and sentences
@@ -196,57 +162,14 @@ def text_blocks(source: str) -> tuple[str, list[Block]]:
     return title, blocks
 
 
-def markdown_links(blocks: list[Block], base: str | None, is_video_host: Callable[[str], bool]) -> list[VideoLink]:
-    links = []
-    for block in blocks:
-        for href, _ in block.links:
-            url = resolve(href, base)
-            if url and (is_media_path(url) or is_video_host(url)):
-                links.append(VideoLink(url, "markdown"))
-    return links
-
-
 # ---------------------------------------------------------------- HTML
-
-
-def html_links(html: str, base: str | None, is_video_host: Callable[[str], bool]) -> list[VideoLink]:
-    import lxml.html
-
-    try:
-        doc = lxml.html.fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
-        return []
-    base_href = doc.xpath("string(//base/@href)")
-    if base_href:
-        base = resolve(base_href, base) or base
-    found: list[VideoLink] = []
-
-    def add(href: str | None, kind: str, check: Callable[[str], bool] | None = None) -> None:
-        url = resolve(href, base)
-        if url and (check is None or check(url)):
-            found.append(VideoLink(url, kind))
-
-    for el in doc.iter("video", "audio"):
-        add(el.get("src"), "video")
-        for source in el.iter("source"):
-            add(source.get("src"), "source")
-    for el in doc.iter("a"):
-        add(el.get("href"), "a", lambda u: is_media_path(u) or is_video_host(u))
-    for el in doc.iter("iframe", "embed"):
-        add(el.get("src"), "iframe", is_video_host)
-    for el in doc.iter("meta"):
-        key = (el.get("property") or el.get("name") or "").lower()
-        if key in ("og:video", "og:video:url", "og:video:secure_url", "twitter:player:stream"):
-            add(el.get("content"), "meta")
-    return found
 
 
 def _same_text(a: str, b: str) -> bool:
     return bool(b) and re.sub(r"\W+", " ", a).strip().lower() == re.sub(r"\W+", " ", b).strip().lower()
 
 
-def parse_html(html: str, article_id: str, source: str, base: str | None,
-               is_video_host: Callable[[str], bool]) -> Article:
+def parse_html(html: str, article_id: str, source: str, base: Base) -> Article:
     import trafilatura
 
     meta = trafilatura.extract_metadata(html)
@@ -256,7 +179,7 @@ def parse_html(html: str, article_id: str, source: str, base: str | None,
     # trafilatura's text starts with the <h1>; the title is not a paragraph the video speaks
     blocks = [Block(line, []) for line in text.split("\n") if line.strip() and not _same_text(line, title)]
     return build_article(
-        article_id, source, title, body_paragraphs(blocks)[0], dedupe(html_links(html, base, is_video_host)),
+        article_id, source, title, body_paragraphs(blocks)[0], discover_html(html, base),
         author=(meta.author if meta else None), date=(meta.date if meta else None),
         language=(meta.language if meta else None),
     )
@@ -265,42 +188,17 @@ def parse_html(html: str, article_id: str, source: str, base: str | None,
 # ---------------------------------------------------------------- entry points
 
 
-def resolve(href: str | None, base: str | None) -> str | None:
-    """An absolute http(s) URL or an existing-looking local path; never javascript:, data:, mailto:."""
-    if not href or href.startswith("#"):
-        return None
-    href = href.strip()
-    scheme = urlsplit(href).scheme.lower()
-    if scheme in ("http", "https"):
-        return href
-    if scheme == "file":
-        return urlsplit(href).path
-    if scheme:
-        return None  # javascript:, data:, mailto:, ...
-    if base is None:
-        return None
-    if "://" in base:
-        return urljoin(base, href)
-    return str((Path(base).parent / href).resolve())
-
-
-def dedupe(links: list[VideoLink]) -> list[VideoLink]:
-    seen, out = set(), []
-    for link in links:
-        if link.url not in seen:
-            seen.add(link.url)
-            out.append(link)
-    return out
-
-
-def parse_document(content: str, kind: str, article_id: str, source: str, base: str | None,
-                   is_video_host: Callable[[str], bool]) -> Article:
+def parse_document(content: str, kind: str, article_id: str, source: str, base: Base | None = None) -> Article:
+    """Parse one document; `base` says what its relative links resolve against (none: no
+    relative link resolves)."""
+    base = base or Base()
     if kind == "html":
-        return parse_html(content, article_id, source, base, is_video_host)
+        return parse_html(content, article_id, source, base)
     title, blocks = markdown_blocks(content) if kind == "md" else text_blocks(content)
     paragraphs, body_end = body_paragraphs(blocks)
     return build_article(article_id, source, title or (paragraphs[0][:80] if paragraphs else ""), paragraphs,
-                         dedupe(markdown_links(blocks[:body_end], base, is_video_host)), date=_date_in(blocks))
+                         discover_links([link for block in blocks[:body_end] for link in block.links], base),
+                         date=_date_in(blocks))
 
 
 def _date_in(blocks: list[Block]) -> str | None:
@@ -331,26 +229,32 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def read_article(source: str, is_video_host: Callable[[str], bool], timeout: float = 30,
-                 retries: int = 3) -> tuple[Article, bytes, str]:
-    """Read and parse one article source -> (Article, original bytes, file name to keep them under)."""
+def read_article(source: str, timeout: float = 30, retries: int = 3, base_url: str | None = None,
+                 on_fetch: Callable[[PageFetch], None] | None = None) -> tuple[Article, bytes, str]:
+    """Read and parse one article source -> (Article, original bytes, file name to keep them under).
+    `base_url` (--base-url) is the web address a saved local page's relative links resolve against;
+    on_fetch receives the HTTP exchange of a URL source (for the WARC capture and the provenance)."""
     article_id = article_id_for(source)
     if "://" in source:
-        body, content_type, final_url = fetch(source, timeout, retries)
+        page = fetch_page(source, timeout, retries)
+        if on_fetch:
+            on_fetch(page)
+        body, content_type, final_url = page.body, page.content_type, page.final_url
         kind = kind_of(final_url, content_type)
         if not kind:
             raise ArchiverError(f"{source}: not an article (content type {content_type}); "
                                 "give an HTML, Markdown or text page, or a video with --video")
-        base = final_url
+        location: dict = {"url": final_url}
     else:
         path = Path(source).expanduser()
         try:
             body = path.read_bytes()
         except OSError as e:
             raise ArchiverError(f"{source}: cannot read the file ({e.strerror}); check the path") from e
-        kind, base = kind_of(path.name), str(path.resolve())
+        kind, location = kind_of(path.name), {"folder": path.resolve().parent}
     text = body.decode("utf-8", "replace").replace("\x00", "")
-    article = parse_document(text, kind, article_id, source, base, is_video_host)
+    base = base_for(text if kind == "html" else None, base_url=base_url, **location)
+    article = parse_document(text, kind, article_id, source, base)
     article.fetched_at = now()
     article.source_file = f"source.{kind}"
     if not article.sentences:

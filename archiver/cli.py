@@ -84,10 +84,15 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
 @click.option("--language", help="Force the spoken language (e.g. en, es); default: detect.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 32), default=1, show_default=True,
               help="Fetch articles and download videos in parallel (transcription runs alongside).")
+@click.option("--dry-run", is_flag=True,
+              help="Read the articles and list the videos that would be archived; download nothing, write nothing.")
+@click.option("--base-url", metavar="URL",
+              help="The web address of a saved local page: its relative links resolve against it "
+                   "(default: the page's canonical link or og:url).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.pass_context
 @handle_errors
-def add(ctx, sources, videos, from_file, engine, model, language, jobs, as_json):
+def add(ctx, sources, videos, from_file, engine, model, language, jobs, dry_run, base_url, as_json):
     """Archive articles (URL, .html, .md, .txt) and videos (URL or media file).
 
     Each article's linked videos are downloaded, transcribed, aligned to its text and
@@ -103,16 +108,43 @@ def add(ctx, sources, videos, from_file, engine, model, language, jobs, as_json)
         sources, videos = list(videos), []
     if not sources:
         raise ArchiverError("nothing to add: give article or video sources (see `archiver add --help`)")
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise ArchiverError(f"--base-url {base_url}: give an http(s) address, e.g. https://news.example/2020/story.html")
+    if dry_run:
+        return dry_run_add(ctx, sources, list(videos), base_url, as_json)
     archive = open_archive(ctx)
     options = archive.transcribe_options(engine=engine, model=model, language=language)
     report = run_with_progress(
         lambda progress, on_item: run_add(archive, sources, list(videos), options=options, progress=progress,
-                                          on_item=on_item, jobs=jobs),
+                                          on_item=on_item, jobs=jobs, base_url=base_url),
         total=len(sources), quiet=as_json)
     if as_json:
         emit_json(add_report_json(report))
     else:
         print_add_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def dry_run_add(ctx, sources: list[str], videos: list[str], base_url: str | None, as_json: bool) -> None:
+    """`add --dry-run`: no archive is opened (none is created), no video URL is requested."""
+    from . import config as config_mod
+    from .pipeline import plan
+
+    report = plan(sources, videos, config_mod.load(ctx.obj.get("config")), base_url=base_url)
+    if as_json:
+        emit_json(add_report_json(report))
+    else:
+        for a in report.articles:
+            title = f"  {one_line(a.title, 100)}" if a.title else ""
+            click.echo(f"{'planned' if a.status == 'planned' else 'FAILED':8} article {one_line(a.id or a.url)}{title}")
+            for v in a.videos:
+                click.echo(f"{'':8}   video {v.found_by:8} {one_line(v.url)}" + (f"  {one_line(v.title, 80)}" if v.title else ""))
+            if a.note:
+                click.echo(f"{'':8} note: {a.note}")
+        for v in report.videos:
+            click.echo(f"planned  video {one_line(v.url)}")
+        for error in report.errors:
+            click.echo(f"error: {one_line(error)}", err=True)
     sys.exit(0 if report.ok else 1)
 
 
@@ -141,6 +173,10 @@ def run_with_progress(work: Callable, total: int, quiet: bool):
 
 def add_report_json(report) -> dict[str, Any]:
     def video(v) -> dict[str, Any]:
+        if hasattr(v, "found_by"):  # a dry run's planned video
+            return {"url": v.url, "found_by": v.found_by, "title": v.title}
+        if v.status == "planned":
+            return {"url": v.url, "found_by": "manual", "title": None, "status": "planned"}
         return {"id": v.id, "url": v.url, "status": v.status, "error": v.error,
                 "downloaded": v.downloaded, "transcribed": v.transcribed}
 
@@ -501,25 +537,139 @@ def export(ctx, ids, all_items, out, as_zip, no_media):
 
 @main.command()
 @click.argument("bundle", type=click.Path())
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="The public key (PEM) the bundle must be signed with.")
+@click.option("--fingerprint", help="The sha256:... fingerprint of the key the bundle must be signed with.")
+@click.option("--tsa-ca", "tsa_ca", type=click.Path(dir_okay=False, path_type=Path),
+              help="The timestamp authority's CA certificate (PEM): also check the timestamp's chain to it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.pass_context
 @handle_errors
-def verify(bundle):
-    """Check an exported bundle (directory or .zip) against its manifest.json.
+def verify(ctx, bundle, key_file, fingerprint, tsa_ca, as_json):
+    """Check an exported bundle (directory or .zip): every file against manifest.json, the
+    manifest's signature, SHA256SUMS and the timestamp (manifest.json.tsr) when there is one.
 
-    Prints one line per file that changed, is missing or is not in the manifest, and
-    exits 1; exits 0 with a summary when every file matches.
+    Prints one line per problem and exits 1; exits 0 with a summary when all is well. The
+    key the bundle must be signed with is --key, else --fingerprint, else the key of the
+    archive given with --archive; without any, verify names the key that signed and says it
+    was not compared.
     """
+    from . import signing
     from .verify import verify as run_verify
 
-    report = run_verify(Path(bundle))
+    expected, source = None, None
+    if key_file:
+        expected, source = signing.load_public_key(_read_file(key_file), str(key_file)), f"--key {key_file}"
+    elif fingerprint:
+        expected, source = signing.normalize_fingerprint(fingerprint), "--fingerprint"
+    elif ctx.obj.get("archive"):
+        archive = open_archive(ctx, readonly=True)
+        path = signing.key_path(archive.layout.root, archive.config)
+        if not path.exists():
+            raise ArchiverError(f"{archive.layout.root}: this archive has no signing key yet, so it made no bundle; "
+                                "pass --key or --fingerprint instead")
+        expected, source = signing.load_private_key(path).public_key(), f"the key of {archive.layout.root}"
+    report = run_verify(Path(bundle), expected, tsa_ca)
+    if as_json:
+        emit_json(verify_report_json(report))
+        sys.exit(1 if report.problems else 0)
     for problem in report.problems:
         click.echo(problem)
+    if not report.problems:
+        click.echo(f"ok: {report.files} files ({_size(report.bytes)}) match manifest.json; {report.articles} "
+                   f"article{'s' * (report.articles != 1)}, {report.videos} video{'s' * (report.videos != 1)}; "
+                   f"manifest sha256 {report.manifest_sha256}")
+    out = {"err": bool(report.problems)}  # after problems, the rest goes to stderr
+    if report.fingerprint:
+        compared = f"it is {source}" if report.expected and report.fingerprint == report.expected else \
+            "not compared with an expected key: pass --key, --fingerprint or --archive to check who signed"
+        if not report.expected or report.fingerprint == report.expected:
+            click.echo(f"signed: manifest.json by Ed25519 key {report.fingerprint} ({compared})", **out)
+    if report.timestamp is None:
+        click.echo("timestamp: none (manifest.json.tsr); `archiver timestamp` asks a timestamp authority for one", **out)
+    elif report.timestamp.ok:
+        chain = f"chain checked against {tsa_ca}" if report.timestamp.chain_checked else \
+            "its certificate's chain not checked: pass --tsa-ca with the authority's CA"
+        click.echo(f"timestamp: manifest.json existed at {report.timestamp.time}, signed by {report.timestamp.tsa} "
+                   f"({chain})", **out)
     if report.problems:
         click.echo(f"error: {bundle}: {len(report.problems)} problem{'s' * (len(report.problems) != 1)}; "
-                   f"the bundle differs from its manifest", err=True)
+                   f"the bundle is not as it was exported", err=True)
         sys.exit(1)
-    click.echo(f"ok: {report.files} files ({_size(report.bytes)}) match manifest.json; {report.articles} "
-               f"article{'s' * (report.articles != 1)}, {report.videos} video{'s' * (report.videos != 1)}; "
-               f"manifest sha256 {report.manifest_sha256}")
+
+
+def verify_report_json(report) -> dict[str, Any]:
+    stamp = report.timestamp
+    return {"ok": not report.problems, "problems": report.problems, "files": report.files, "bytes": report.bytes,
+            "articles": report.articles, "videos": report.videos, "manifest_sha256": report.manifest_sha256,
+            "signed_by": report.fingerprint, "expected_key": report.expected,
+            "timestamp": None if stamp is None else {"ok": stamp.ok, "time": stamp.time, "tsa": stamp.tsa,
+                                                     "chain_checked": stamp.chain_checked, "problem": stamp.problem}}
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ArchiverError(f"{path}: cannot read ({e.strerror})") from e
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.option("--tsa", help="The timestamp authority's URL (default from config [evidence] tsa).")
+@click.pass_context
+@handle_errors
+def timestamp(ctx, bundle, tsa):
+    """Ask an RFC 3161 timestamp authority to timestamp a bundle's manifest.json; the token
+    is stored in the bundle as manifest.json.tsr (the only request that goes to the network)."""
+    from . import config as config_mod
+    from .export import add_timestamp
+    from .timestamp import TSR, check_token, request_token
+    from .verify import MANIFEST, open_bundle
+
+    tsa = tsa or (config_mod.load(ctx.obj.get("config")).get("evidence") or {}).get("tsa")
+    if not tsa:
+        raise ArchiverError("no timestamp authority: pass --tsa URL or set [evidence] tsa in the config")
+    with open_bundle(bundle) as opened:
+        if MANIFEST not in opened.names:
+            raise ArchiverError(f"{bundle}: no {MANIFEST}; give a bundle written by `archiver export`")
+        with opened.open(MANIFEST) as f:
+            manifest = f.read()
+    token = request_token(manifest, tsa)
+    add_timestamp(bundle, token)
+    check = check_token(token, manifest)
+    click.echo(f"timestamped: manifest.json at {check.time} by {check.tsa}; stored as {TSR}")
+
+
+@main.group()
+def keys():
+    """The archive's Ed25519 signing key (export bundles are signed with it)."""
+
+
+@keys.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON on stdout.")
+@click.pass_context
+@handle_errors
+def keys_show(ctx, as_json):
+    """Print the public key (PEM) and its fingerprint, creating the key pair on first use.
+
+    The fingerprint is sha256: and the hex SHA-256 of the public key's DER
+    (SubjectPublicKeyInfo): `openssl pkey -pubin -in signing-key.pem -outform DER | sha256sum`.
+    Give it to the people you send bundles to, by another channel than the bundle.
+    """
+    from . import signing
+
+    archive = open_archive(ctx)
+    key = signing.private_key(archive.layout.root, archive.config).public_key()
+    data = {"fingerprint": signing.fingerprint(key), "algorithm": "Ed25519",
+            "public_key_pem": signing.public_pem(key).decode(),
+            "private_key_file": str(signing.key_path(archive.layout.root, archive.config))}
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(data["public_key_pem"], nl=False)
+    click.echo(f"fingerprint {data['fingerprint']} (SHA-256 of the SubjectPublicKeyInfo DER)")
+    click.echo(f"private key {data['private_key_file']}", err=True)
 
 
 @main.group()

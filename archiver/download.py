@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,6 +31,9 @@ class Fetched:
     extractor: str
     webpage_url: str | None
     duration: float
+    # the HTTP responses yt-dlp got while downloading (url, status, reason, headers, request_headers),
+    # for the chain of custody and the WARC capture; empty for a local copy
+    http: list[dict[str, Any]] = field(default_factory=list)
 
 
 @functools.cache
@@ -46,6 +49,26 @@ def has_specific_extractor(url: str) -> bool:
     if not url.startswith(("http://", "https://")):
         return False
     return any(ie.suitable(url) and ie.working() for ie in _specific_extractors())
+
+
+def _recording_ydl(options: dict[str, Any], exchanges: list[dict[str, Any]]):
+    """A YoutubeDL that notes every HTTP response it gets (status, headers, final URL): yt-dlp
+    keeps none of them, and they are the media's chain of custody."""
+    from yt_dlp import YoutubeDL
+    from yt_dlp.networking import Request
+
+    class RecordingYoutubeDL(YoutubeDL):
+        def urlopen(self, req):
+            request = Request(req) if isinstance(req, str) else req
+            response = super().urlopen(request)
+            sent = {**self.params.get("http_headers", {}), **dict(getattr(request, "headers", {}) or {})}
+            exchanges.append({"url": response.url, "method": getattr(request, "method", None) or "GET",
+                              "status": response.status, "reason": response.reason,
+                              "headers": list(response.headers.items()), "request_headers": list(sent.items()),
+                              "at": now()})
+            return response
+
+    return RecordingYoutubeDL(options)
 
 
 class _QuietLogger:
@@ -168,7 +191,6 @@ def download_url(url: str, media_root: Path, video_id: str, info: dict[str, Any]
                  timeout: float = 30, max_filesize_mb: int = 4096,
                  on_progress: Callable[[int, int | None], None] | None = None) -> Fetched:
     """Download into media/.tmp-<video_id>/ (resumable) and return it, complete but not yet renamed."""
-    from yt_dlp import YoutubeDL
     from yt_dlp.utils import DownloadError, ExtractorError
 
     work = media_root / f"{TEMP_PREFIX}{video_id}"
@@ -181,8 +203,11 @@ def download_url(url: str, media_root: Path, video_id: str, info: dict[str, Any]
     options = _options(retries, timeout, max_filesize_mb, outtmpl=str(work / "media.%(ext)s"), progress_hooks=[hook])
     logger = options["logger"]
 
+    exchanges: list[dict[str, Any]] = []
+
     def fetch() -> dict[str, Any] | None:  # resumes the .part file of an earlier attempt or run
-        with YoutubeDL(options) as ydl:
+        exchanges.clear()  # only the attempt that succeeded counts
+        with _recording_ydl(options, exchanges) as ydl:
             return ydl.process_ie_result(dict(info), download=True)
 
     try:
@@ -209,7 +234,7 @@ def download_url(url: str, media_root: Path, video_id: str, info: dict[str, Any]
     atomic_write_json(work / "info.json", json.loads(json.dumps(info_json, default=str)))
     return Fetched(video_id, url, str(info.get("title") or media.name), work, media.name,
                    str(info.get("extractor_key") or "Generic"), info.get("webpage_url"),
-                   float(info.get("duration") or duration))
+                   float(info.get("duration") or duration), [e for e in exchanges if 200 <= e["status"] < 300])
 
 
 def _unless_resumable(work: Path) -> None:
@@ -236,3 +261,80 @@ def copy_local(path: Path, media_root: Path) -> tuple[Fetched, str]:
                                            "original_path": str(path.resolve()), "filesize": path.stat().st_size,
                                            "duration": duration, "epoch": now()})
     return Fetched(video_id, str(path.resolve()), path.stem, work, name, "file", None, duration), sha256
+
+
+# ---------------------------------------------------------------- embeds in a page, offline
+
+
+class _NetworkForbidden(Exception):
+    pass
+
+
+@functools.cache
+def _offline_ydl():
+    """A YoutubeDL whose every request fails: embed detection must never touch the network
+    (some extractors' embed code fetches a page or a player config to look further)."""
+    from yt_dlp import YoutubeDL
+
+    class Offline(YoutubeDL):
+        def urlopen(self, req):
+            raise _NetworkForbidden(getattr(req, "url", str(req)))
+
+    return Offline({"quiet": True, "no_warnings": True, "logger": _QuietLogger(), "noplaylist": True})
+
+
+# HTML5MediaEmbed reads <video>/<audio> (discover/tags.py does, with our scheme rules); the
+# others here wrap a whole page or quoted HTML, not an embed.
+_NOT_EMBEDS = {"Generic", "HTML5MediaEmbed", "QuotedHTML", "ElementorEmbed"}
+
+
+@functools.cache
+def _embed_extractors() -> tuple:
+    return tuple(ie for ie in _specific_extractors() if ie.ie_key() not in _NOT_EMBEDS)
+
+
+def embedded_video_urls(page_url: str, html: str) -> list[str]:
+    """The players yt-dlp's extractors recognise in a page (YouTube, Vimeo, Dailymotion,
+    Brightcove, JW Player, Twitter, Facebook, ...), as URLs, without any request."""
+    from yt_dlp.utils import unsmuggle_url
+
+    ydl, urls = _offline_ydl(), []
+    for ie in _embed_extractors():
+        try:
+            for info in ie.extract_from_webpage(ydl, page_url, html):
+                url = info.get("url") if isinstance(info, dict) else None
+                if isinstance(url, str):
+                    urls.append(unsmuggle_url(url)[0].split('"')[0].split("'")[0].strip())
+        except Exception:  # noqa: BLE001 (one extractor's odd regex or a forbidden request: skip it)
+            continue
+    return urls
+
+
+def jwplayer_media(html: str) -> list[tuple[str, str | None]]:
+    """The files of a JW Player set up inline (`jwplayer("id").setup({...})`): (url, title)."""
+    from yt_dlp.extractor.common import InfoExtractor
+    from yt_dlp.utils import js_to_json
+
+    ie = InfoExtractor(_offline_ydl())
+    out = []
+    for match in _JW_SETUP.finditer(html):
+        try:
+            data = ie._find_jwplayer_data(match.group(0), None, transform_source=js_to_json)
+        except Exception:  # noqa: BLE001
+            data = None
+        playlist = (data or {}).get("playlist") if isinstance(data, dict) else None
+        items = playlist if isinstance(playlist, list) else [data] if isinstance(data, dict) else []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            sources = item.get("sources") if isinstance(item.get("sources"), list) else []
+            files = [item.get("file")] + [s.get("file") for s in sources if isinstance(s, dict)]
+            file = next((f for f in files if isinstance(f, str) and f.strip()), None)
+            if file:
+                out.append((file.strip(), item.get("title") if isinstance(item.get("title"), str) else None))
+    return out
+
+
+import re as _re  # noqa: E402
+
+_JW_SETUP = _re.compile(r"jwplayer\((?P<q>['\"])[^'\" ]+(?P=q)\)\s*\.setup\s*\(.*?\}\s*\)\s*;", _re.S)

@@ -25,10 +25,21 @@ class Sentence:
     end_char: int
 
 
+# how article.json files written before `found_by` named the same ways
+_OLD_KINDS = {"a": "link", "iframe": "embed", "markdown": "link"}
+
+
 @dataclass
 class VideoLink:
     url: str  # absolute URL or local path, as it will be fetched
-    kind: str  # "video", "source", "a", "iframe", "meta", "markdown", "manual"
+    found_by: str  # "video", "source", "json-ld", "embed", "meta", "link", "manual"
+    title: str | None = None  # when the page gives one (JSON-LD name, a player's title)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoLink:
+        if "found_by" not in data and "kind" in data:
+            data = {**data, "found_by": _OLD_KINDS.get(data["kind"], data["kind"])}
+        return _from_dict(cls, data)
 
 
 @dataclass
@@ -54,7 +65,7 @@ class Article:
         article = _from_dict(cls, data)
         article.paragraphs = [tuple(p) for p in article.paragraphs]
         article.sentences = [_from_dict(Sentence, s) for s in article.sentences]
-        article.links = [_from_dict(VideoLink, link) for link in article.links]
+        article.links = [VideoLink.from_dict(link) for link in article.links]
         return article
 
 
@@ -110,6 +121,9 @@ class Transcript:
     model_reason: str = ""  # which model and why: "base (auto: speech detected fr 0.97; article language fr)"
     request_key: str = ""  # what was asked (model "auto" and the article's language): a re-add finds it
     vad: dict[str, Any] = field(default_factory=dict)  # what the VAD removed, what was decoded again
+    # where and by what it was made: host (a cluster worker's when it ran there), software versions,
+    # the weights' sha256, the decoded audio's sha256, UTC start and end (see archiver/provenance.py)
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def words(self) -> list[Word]:

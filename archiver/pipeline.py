@@ -6,6 +6,7 @@ error on the item it concerns, so one bad link never costs the others.
 """
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 import shutil
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from . import capture, provenance
 from . import config as config_mod
 from .article import ARTICLE_SUFFIXES, article_id_for, now, read_article
 from .errors import ArchiverError
@@ -55,6 +57,11 @@ class Archive:
         if readonly and not layout.catalog.exists():
             raise ArchiverError(f"no archive at {layout.root}; run `archiver add` first or pass --archive DIR")
         return cls(layout, Catalog(layout.catalog, readonly=readonly), config)
+
+    @property
+    def capture(self) -> bool:
+        """Config [evidence] capture: write page.wacz and provenance.json (the default)."""
+        return bool((self.config.get("evidence") or {}).get("capture", True))
 
     def transcribe_options(self, **overrides: Any) -> TranscribeOptions:
         return TranscribeOptions.from_config(self.config["transcribe"], **overrides)
@@ -177,12 +184,14 @@ class AddReport:
 
 
 def is_video_source(source: str) -> bool:
-    from .download import has_specific_extractor
+    """A media file or URL, or one video on a video platform; any other page is an article
+    (its videos are discovered in it)."""
+    from .discover.platforms import is_single_video
 
     if "://" not in source:
         suffix = Path(source).suffix.lower()
         return suffix not in ARTICLE_SUFFIXES and (is_media_path(source) or Path(source).is_file())
-    return is_media_path(source) or has_specific_extractor(source)
+    return is_media_path(source) or is_single_video(source)
 
 
 # ---------------------------------------------------------------- videos
@@ -210,18 +219,26 @@ def ensure_video(archive: Archive, url: str, report: VideoReport, progress: Prog
         progress(f"downloading {video_id}")
         fetched = download.download_url(url, media_root, video_id, info, retries=cfg["retries"],
                                         timeout=cfg["timeout"], max_filesize_mb=cfg["max_filesize_mb"])
-        sha256 = sha256_file(fetched.directory / fetched.media_file)
+        sha256 = sha256_file(fetched.directory / fetched.media_file)  # recorded at download: the evidentiary copy
     with archive.lock_for(f"sha256:{sha256}"):  # the same bytes from two URLs at once: one video
         return _commit_media(archive, url, fetched, sha256, report)
 
 
 def _commit_media(archive: Archive, url: str, fetched, sha256: str, report: VideoReport) -> str:
     catalog, layout = archive.catalog, archive.layout
+    custody = provenance.download_step(fetched, sha256) if archive.capture else None
     same = catalog.video_by_sha256(sha256)
     if same and same["id"] != fetched.video_id and _media_complete(archive, same["id"]):
         shutil.rmtree(fetched.directory, ignore_errors=True)  # the same file under another URL
         catalog.remember_url(url, same["id"])
+        if custody:
+            provenance.append(layout.media_dir(same["id"]) / provenance.FILE, {},
+                              {**custody, "note": "the same bytes as this video's media file: not kept twice"})
         return same["id"]
+    if custody:
+        provenance.append(fetched.directory / provenance.FILE, {"kind": "video", "id": fetched.video_id, "url": url},
+                          custody)
+    os.chmod(fetched.directory / fetched.media_file, 0o444)  # the original: read-only, never rewritten
     final = layout.media_dir(fetched.video_id)
     if final.exists():
         shutil.rmtree(final)
@@ -271,6 +288,9 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
                                 request_key=request, model_reason="no audio stream")
     path = archive.layout.transcript_json(video_id, transcript.engine, transcript.model)
     atomic_write_json(path, transcript.to_dict())
+    if archive.capture:
+        provenance.append(archive.layout.media_dir(video_id) / provenance.FILE, {"kind": "video", "id": video_id},
+                          *provenance.transcript_steps(transcript, row["sha256"], path))
     _record_transcript(archive, transcript)
     report.transcribed = True
     return transcript
@@ -344,16 +364,17 @@ class Fetched:
     article: Article | None = None
 
 
-def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet) -> Fetched:
+def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet,
+                  base_url: str | None = None) -> Fetched:
     """The network half of an article: read it, keep the original, download its videos."""
-    from .download import has_specific_extractor
-
     report = ArticleReport(None, source)
     catalog, layout = archive.catalog, archive.layout
     cfg = archive.config["download"]
+    pages: list = []  # the HTTP exchange of a URL source
     try:
         progress(f"reading {source}")
-        article, original, file_name = read_article(source, has_specific_extractor, cfg["timeout"], cfg["retries"])
+        article, original, file_name = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url,
+                                                    on_fetch=pages.append)
     except ArchiverError as e:
         report.status, report.error = "failed", str(e)
         known = catalog.article(article_id_for(source))
@@ -363,8 +384,16 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
         return Fetched(report)
     article.links.extend(_manual_links(article, extra_videos))
     report.id, report.title = article.id, article.title
-    atomic_write_bytes(layout.article_dir(article.id) / file_name, original)
+    page = pages[-1] if pages else None
+    written = _keep_original(archive, article.id, file_name, original)
     atomic_write_json(layout.article_json(article.id), article.to_dict())
+    if archive.capture:
+        custody = provenance.source_steps(page, source, layout.article_dir(article.id) / file_name,
+                                          layout.article_json(article.id))
+        if not written:
+            custody[0]["note"] = "the same bytes as the original kept before: not rewritten"
+        provenance.append(layout.article_dir(article.id) / provenance.FILE,
+                          {"kind": "article", "id": article.id, "source": source}, *custody)
     known = catalog.article(article.id)
     progress_fields = {} if known and known["status"] == "ok" else \
         {"stage": "videos", "status": "running", "error": None, "note": None}  # an archived one stays ok
@@ -374,7 +403,59 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
         video_report = fetch_video(archive, link.url, progress)
         report.videos.append(video_report)
         catalog.set_link(article.id, link.url, position, video_report.id, video_report.status, video_report.error)
+    if archive.capture:
+        progress(f"reading {source}: web archive")
+        capture_article(archive, article, report, page, layout.article_dir(article.id) / file_name, changed=written)
     return Fetched(report, article)
+
+
+def _keep_original(archive: Archive, article_id: str, file_name: str, original: bytes) -> bool:
+    """Write the page as fetched, unless the archive already holds these very bytes. An earlier
+    capture with other bytes is kept under earlier/<its time>/, never overwritten. True: written."""
+    import hashlib
+
+    folder = archive.layout.article_dir(article_id)
+    path = folder / file_name
+    if path.exists() and sha256_file(path) == hashlib.sha256(original).hexdigest():
+        return False
+    earlier = [p for p in (*folder.glob("source.*"), folder / capture.PAGE_WACZ) if p.is_file()]
+    if earlier:
+        stamp = dt.datetime.fromtimestamp(earlier[0].stat().st_mtime, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        keep = folder / "earlier" / stamp
+        keep.mkdir(parents=True, exist_ok=True)
+        for old in earlier:
+            old.rename(keep / old.name)
+    atomic_write_bytes(path, original)
+    os.chmod(path, 0o444)
+    return True
+
+
+def capture_article(archive: Archive, article: Article, report: ArticleReport, page, original: Path,
+                    changed: bool) -> None:
+    """page.wacz: the page's HTTP exchange (or the local file) and every archived video."""
+    folder = archive.layout.article_dir(article.id)
+    target = folder / capture.PAGE_WACZ
+    videos = []
+    for link, video in zip(article.links, report.videos):
+        media = archive.media_path(video.id) if video.status == "ok" else None
+        if media is None or not media.exists():
+            continue
+        custody = provenance.last_step(archive.layout.media_dir(video.id) / provenance.FILE, "download") or {}
+        http = custody.get("http") or []
+        videos.append(capture.VideoCapture(link.url, media, archive.catalog.video(video.id)["sha256"],
+                                           archive.layout.media_dir(video.id) / "info.json",
+                                           http[0] if len(http) == 1 and custody.get("url") == link.url else None))
+    recorded = provenance.last_step(folder / provenance.FILE, "capture") or {}
+    wanted = sorted(v.sha256 for v in videos)
+    if target.exists() and not changed and recorded.get("videos_sha256") == wanted:
+        return  # the same page and the same videos as the capture kept before
+    sha256 = capture.write_wacz(target, article.id, article.title, page, videos=videos,
+                                local_source=Path(article.source).expanduser().resolve() if page is None else None,
+                                local_bytes=original.read_bytes() if page is None else None)
+    provenance.append(folder / provenance.FILE, {}, provenance.step(
+        "capture", output=provenance.file_entry(target, sha256=sha256), videos_sha256=wanted,
+        records={v.url: ("response" if capture.plain_http(v) else "resource") for v in videos},
+        software=provenance.software("transcript-archiver", "warcio", "cdxj-indexer")))
 
 
 def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _quiet,
@@ -405,16 +486,31 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
 
 
 def _manual_links(article: Article, extra_videos: list[str]):
+    """--video: what the user typed, the only way a local file joins a page's videos."""
     from .models import VideoLink
 
     known = {link.url for link in article.links}
     out = []
     for video in extra_videos:
-        url = video if "://" in video else str(Path(video).expanduser().resolve())
+        url = _source_key(video)
         if url not in known:
             out.append(VideoLink(url, "manual"))
             known.add(url)
     return out
+
+
+def _source_key(source: str) -> str:
+    return source if "://" in source else str(Path(source).expanduser().resolve())
+
+
+def _unique_sources(sources: list[str]) -> dict[str, str]:
+    """source -> key (absolute path for files); the same source twice in one call is kept once."""
+    keys: dict[str, str] = {}
+    for source in (s.strip() for s in sources):
+        key = _source_key(source) if source else ""
+        if source and key not in keys.values():
+            keys[source] = key
+    return keys
 
 
 def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript]) -> None:
@@ -426,7 +522,15 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
     alignments = align(article, transcripts, threshold=cfg["threshold"], snap_to_speech=cfg["snap_to_speech"]) \
         if transcripts else []
     for alignment in alignments:
-        atomic_write_json(archive.layout.alignment_json(article.id, alignment.video_id), alignment.to_dict())
+        path = archive.layout.alignment_json(article.id, alignment.video_id)
+        atomic_write_json(path, alignment.to_dict())
+        if archive.capture:
+            row = archive.catalog.video(alignment.video_id)
+            transcript = archive.layout.transcript_json(alignment.video_id, row["engine"], row["model"]) \
+                if row and row["engine"] else None
+            provenance.append(archive.layout.article_dir(article.id) / provenance.FILE, {}, provenance.align_step(
+                archive.layout.article_json(article.id), transcript if transcript and transcript.exists() else None,
+                path, {"threshold": cfg["threshold"], "snap_to_speech": cfg["snap_to_speech"]}))
     sentences = [s for a in alignments for s in a.sentences]
     counts = replace(archive.layout.index_dir, {article.id: article_documents(article, sentences)})
     archive.catalog.upsert_article(article.id, indexed_docs=counts[article.id], stage="index")
@@ -437,7 +541,7 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
 
 def add(archive: Archive, sources: list[str], videos: list[str] | None = None, progress: Progress = _quiet,
         options: TranscribeOptions | None = None, on_item: Callable[[], None] | None = None,
-        jobs: int = 1) -> AddReport:
+        jobs: int = 1, base_url: str | None = None) -> AddReport:
     """Archive every source; failures are reported per item and never stop the others.
 
     With jobs > 1, articles are fetched and videos downloaded by `jobs` threads (at most
@@ -446,17 +550,14 @@ def add(archive: Archive, sources: list[str], videos: list[str] | None = None, p
     download, not after all of them.
     """
     with archive.writing(progress):
-        return _add(archive, sources, videos, progress, options, on_item, jobs)
+        return _add(archive, sources, videos, progress, options, on_item, jobs, base_url)
 
 
 def _add(archive: Archive, sources: list[str], videos: list[str] | None, progress: Progress,
-         options: TranscribeOptions | None, on_item: Callable[[], None] | None, jobs: int) -> AddReport:
+         options: TranscribeOptions | None, on_item: Callable[[], None] | None, jobs: int,
+         base_url: str | None) -> AddReport:
     archive.clean_temp_files()
-    keys: dict[str, str] = {}
-    for source in (s.strip() for s in sources):
-        key = source if "://" in source else str(Path(source).expanduser().resolve())
-        if source and key not in keys.values():  # the same source twice in one call is archived once
-            keys[source] = key
+    keys = _unique_sources(sources)
 
     def unexpected(source: str, e: Exception, fetched: Fetched | None = None) -> Fetched:
         """A bug or an OS error in one item is that item's failure, not the batch's."""
@@ -470,7 +571,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
             with archive.host_slot(source):
                 if is_video_source(source):
                     return Fetched(fetch_video(archive, keys[source], progress))
-                return fetch_article(archive, source, videos or [], progress)
+                return fetch_article(archive, source, videos or [], progress, base_url)
         except Exception as e:  # noqa: BLE001 (reported per item, with its type)
             return unexpected(source, e)
 
@@ -518,6 +619,41 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
         if item.error:
             report.errors.append(item.error)
     archive.clean_temp_files()
+    return report
+
+
+@dataclass
+class PlannedVideo:
+    url: str
+    found_by: str
+    title: str | None = None
+
+
+def plan(sources: list[str], videos: list[str] | None = None, config: dict[str, Any] | None = None,
+         base_url: str | None = None) -> AddReport:
+    """`add --dry-run`: read the articles and say which videos `add` would archive, without
+    requesting any video URL and without touching an archive. Statuses are "planned"."""
+    from .models import VideoLink
+
+    cfg = (config or config_mod.load())["download"]
+    report = AddReport()
+    for source, key in _unique_sources(sources).items():
+        if is_video_source(source):
+            report.videos.append(VideoReport(None, key, status="planned"))
+            continue
+        item = ArticleReport(article_id_for(source), source, status="planned")
+        try:
+            article, _, _ = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url)
+        except ArchiverError as e:
+            item.status, item.error = "failed", str(e)
+            report.errors.append(str(e))
+        else:
+            item.title = article.title
+            links: list[VideoLink] = article.links + _manual_links(article, videos or [])
+            item.videos = [PlannedVideo(link.url, link.found_by, link.title) for link in links]
+            if not links:
+                item.note = "no video found in the article; `add` would archive the text only"
+        report.articles.append(item)
     return report
 
 

@@ -5,10 +5,12 @@ module (faster.py, openai.py) and are loaded lazily, so importing this package i
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -95,6 +97,43 @@ def decoder_regions(audio: np.ndarray) -> list[tuple[float, float]]:
     return [(c["start"] / 16000, c["end"] / 16000) for c in get_speech_timestamps(audio)] if len(audio) else []
 
 
+ENGINE_PACKAGES = {"faster-whisper": ("faster-whisper", "ctranslate2"), "openai-whisper": ("openai-whisper", "torch")}
+
+
+def weights_file(options: TranscribeOptions) -> Path | None:
+    """The file holding the model's weights, to record its sha256 (None: not on this machine)."""
+    if options.engine == "openai-whisper":
+        from .openai import checkpoint_for
+
+        return checkpoint_for(options.model)
+    from .models import resolve_ctranslate2
+
+    directory = Path(resolve_ctranslate2(options.model))
+    return directory / "model.bin" if (directory / "model.bin").is_file() else None
+
+
+@functools.cache
+def _weights_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    from ..store.files import sha256_file
+
+    return sha256_file(path)
+
+
+def made_by(audio: np.ndarray, options: TranscribeOptions, started_at: str) -> dict[str, Any]:
+    """The transcript's own provenance, taken where it runs (on a cluster worker: the worker's host)."""
+    from ..fetch import utc_now
+    from ..provenance import host, software
+
+    weights = weights_file(options)
+    stat = weights.stat() if weights else None
+    return {"host": host(), "started_at": started_at, "finished_at": utc_now(),
+            "software": software("transcript-archiver", *ENGINE_PACKAGES.get(options.engine, ())),
+            "weights": {"path": str(weights), "sha256": _weights_sha256(weights, stat.st_size, stat.st_mtime_ns),
+                        "bytes": stat.st_size} if weights else None,
+            "audio_sha256": hashlib.sha256(audio.tobytes()).hexdigest(),
+            "audio": {"sample_rate": 16000, "channels": 1, "format": "f32le", "samples": len(audio)}}
+
+
 def gaps(regions: list[tuple[float, float]], duration: float, at_least: float) -> list[tuple[float, float]]:
     """The stretches between `regions` (and before the first, after the last) of `at_least` seconds."""
     out, cursor = [], 0.0
@@ -108,9 +147,11 @@ def gaps(regions: list[tuple[float, float]], duration: float, at_least: float) -
 def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions,
                article_language: str | None = None) -> Transcript:
     """Transcribe `audio`; with model "auto", choose the model first (transcribe.auto)."""
+    from ..fetch import utc_now
     from . import vad
     from .auto import choose
 
+    started_at = utc_now()
     started = time.perf_counter()
     probabilities = vad.probabilities(audio)
     speech = vad.regions(probabilities)
@@ -137,6 +178,7 @@ def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: Tra
         model_reason=choice.reason,
         request_key=request_key,
         vad=skipped,
+        provenance=made_by(audio, options, started_at),
     )
 
 

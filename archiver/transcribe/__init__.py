@@ -149,7 +149,7 @@ def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: Tra
     """Transcribe `audio`; with model "auto", choose the model first (transcribe.auto)."""
     from ..fetch import utc_now
     from . import vad
-    from .auto import choose
+    from .auto import choose, confirm
 
     started_at = utc_now()
     started = time.perf_counter()
@@ -157,9 +157,13 @@ def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: Tra
     speech = vad.regions(probabilities)
     request_key = options.request_key(media_sha256, article_language)
     choice = choose(audio, speech, options, article_language)
+    run = _engine(choice.options.engine)
+    result = run(audio, choice.options)
+    if choice.confirm:
+        choice = confirm(choice, [w.probability for s in result.segments for w in s.words], audio, speech, options)
+        if choice.options.model != ENGLISH_MODEL:
+            result = run(audio, choice.options)
     options = choice.options
-    run = _engine(options.engine)
-    result = run(audio, options)
     skipped: dict[str, Any] = {}
     if options.vad_filter and options.recover_speech:
         skipped = recover_skipped_speech(audio, result, options, run, vad.regions(probabilities, LOW_THRESHOLD))

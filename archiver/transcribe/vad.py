@@ -8,8 +8,7 @@ neither the recording's level nor a long stretch of music can hide speech from i
 - Silero carries its recurrent state from one 32 ms window to the next; after 25 s of music
   that state stuck at "nobody speaks" for the rest of a file (probability 0.00 over a whole
   sentence that gets 0.93 when the same model starts 10 s before it). So it runs on PIECE-second
-  pieces, each from a fresh state, twice (the second time shifted by half a piece), and each
-  window keeps the higher probability: every window is at least half a piece into one run.
+  pieces, each from a fresh state that has first heard the WARM seconds before the piece.
 """
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ import numpy as np
 SAMPLE_RATE = 16000
 WINDOW = 512  # samples per Silero probability (32 ms)
 PIECE = 10.0  # seconds of audio per fresh-state run
+WARM = 1.0  # seconds heard before each piece, their probabilities dropped: the state settles
 LEVEL = -20.0  # LUFS: the loudness the VAD hears every recording at
 MAX_GAIN_DB = 50.0  # a near-silent file is not lifted into pure noise
 
@@ -33,13 +33,12 @@ def probabilities(audio: np.ndarray) -> np.ndarray:
     heard = np.clip(audio * gain_to(loudness_of(audio), LEVEL, MAX_GAIN_DB), -1.0, 1.0).astype(np.float32)
     heard = np.pad(heard, (0, -len(heard) % WINDOW))
     model = get_vad_model()
-    piece = int(PIECE * SAMPLE_RATE) // WINDOW * WINDOW
-
-    def run(offset: int) -> np.ndarray:
-        cuts = [0, *range(offset, len(heard), piece), len(heard)]
-        return np.concatenate([model(heard[a:b]).reshape(-1) for a, b in zip(cuts, cuts[1:]) if b > a])
-
-    return np.maximum(run(piece), run(piece // 2))
+    piece, warm = int(PIECE * SAMPLE_RATE) // WINDOW * WINDOW, int(WARM * SAMPLE_RATE) // WINDOW * WINDOW
+    out = []
+    for start in range(0, len(heard), piece):
+        before = min(warm, start)
+        out.append(model(heard[start - before:start + piece]).reshape(-1)[before // WINDOW:])
+    return np.concatenate(out)
 
 
 def regions(probs: np.ndarray, threshold: float = 0.5, min_silence: float = 0.1,

@@ -37,6 +37,7 @@ BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 METADATA = re.compile(r"^[\w .&-]{1,30}:\s")  # "Region: ...", "Theme: ...", "In-depth Report: ..."
+HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)", re.I)  # <html lang="en">
 
 
 @dataclass
@@ -181,8 +182,15 @@ def parse_html(html: str, article_id: str, source: str, base: Base) -> Article:
     return build_article(
         article_id, source, title, body_paragraphs(blocks)[0], discover_html(html, base),
         author=(meta.author if meta else None), date=(meta.date if meta else None),
-        language=(meta.language if meta else None),
+        language=(meta.language if meta else None) or _declared_language(html),
     )
+
+
+def _declared_language(html: str) -> str | None:
+    """The page's `<html lang>`, which trafilatura's metadata leaves out (a hint: model "auto"
+    checks that the speech agrees)."""
+    match = HTML_LANG.search(html[:20000])
+    return match.group(1) if match else None
 
 
 # ---------------------------------------------------------------- entry points

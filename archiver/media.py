@@ -119,6 +119,11 @@ def balanced_mix(channels: np.ndarray, carries_speech: Callable[[np.ndarray], bo
     """
     if channels.shape[1] == 1:
         return channels[:, 0].copy()
+    every = channels[::16].astype(np.float64)  # a sample of the samples is enough to compare the channels
+    same = [_correlation(every[:, 0], every[:, c]) for c in range(1, channels.shape[1])]
+    if all(abs(r) >= SAME_SOUND for r in same):  # most stereo: one sound on every channel, no VAD needed
+        return np.mean([channels[:, 0]] + [channels[:, c + 1] * np.sign(r) for c, r in enumerate(same)],
+                       axis=0).astype(np.float32)
     levels = [loudness_of(channels[:, c]) for c in range(channels.shape[1])]
     loudest = max(levels)
     if not np.isfinite(loudest):  # silence, or too short to measure: nothing to lift
@@ -127,6 +132,14 @@ def balanced_mix(channels: np.ndarray, carries_speech: Callable[[np.ndarray], bo
     kept = [ch for ch in lifted if carries_speech is None or len(lifted) == 1 or carries_speech(ch)] or lifted
     mix = sum((ch if np.dot(ch, kept[0]) >= 0 else -ch) for ch in kept) / len(kept)
     return np.clip(mix, -1.0, 1.0).astype(np.float32)
+
+
+SAME_SOUND = 0.98  # correlation above which two channels carry one sound (mono as stereo, a phase flip)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    norm = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
+    return float(np.dot(a, b)) / norm if norm else 1.0
 
 
 def gain_to(level: float, target: float, max_gain_db: float = 50.0) -> float:

@@ -6,15 +6,18 @@ archive article.txt as the article and audio.ogg as its video with the real pipe
 the DEFAULT configuration (no options), then compare with truth.json:
 
 - located: share of the article's sentences given a time;
-- start / end error: |aligned - true| of each human utterance's first and last sentence
-  (an utterance may hold two article sentences; their inner boundary has no truth);
+- start / end error: |aligned - true| at each utterance's start and end, against where its
+  speech starts and ends (read off the spectrogram, sources/speech-bounds.tsv); article
+  sentences are matched to utterances by their text, so a sentence split of its own (an
+  abbreviation) does not shift the comparison; boundaries off by more than 0.5 s are
+  printed with the words heard around them;
 - WER: the transcript against the human transcripts (jiwer, after Whisper's normalizers);
 - the language detected (and its probability), the model chosen and why.
 
 Baseline, measured in the same run: the clean English items with the settings before
-this benchmark existed (tiny.en, no loudness normalization, no recovery of speech the VAD
-skipped). Items marked held out in truth.json were never looked at while tuning; figures
-are printed for both parts.
+this benchmark existed (tiny.en, ffmpeg's plain downmix, no recovery of speech the VAD
+skipped). Figures are printed for the items marked tuning and held out in truth.json (see
+SOURCES.md: every item has been looked at since).
 
 Targets: >= 95% of the sentences located; median start and end error <= 0.1 s, p90 <= 0.5 s;
 every item's language right; English WER on clean speech no worse than the baseline
@@ -22,7 +25,8 @@ every item's language right; English WER on clean speech no worse than the basel
 
     python benchmarks/real_speech.py [--items en-clean,fr-fleurs] [--json out.json]
 
-`run() -> bool` runs everything and prints the same figures (for benchmarks/real.py).
+`run() -> bool` runs everything and prints the same figures (for a benchmark that runs
+this one with benchmarks/real_pages.py).
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ module (faster.py, openai.py) and are loaded lazily, so importing this package i
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
@@ -208,13 +209,14 @@ def recover_skipped_speech(audio: np.ndarray, result: EngineResult, options: Tra
     removed = gaps(decoder_regions(audio), duration, MIN_SKIPPED)
     heard = [(w.start - PAD, w.end + PAD) for s in result.segments for w in s.words]
     unheard = _merge(_subtract(speech, heard), within=0.5)
+    taken = _merge(heard, within=0.0)
     plain = replace(options, vad_filter=False, language=options.language or result.language or None)
     redecoded, recovered = [], 0
     for start, end in (r for r in unheard if r[1] - r[0] >= MIN_SKIPPED):
         start, end = max(0.0, start - PAD), min(duration, end + PAD)
         segments = _offset(run(audio[int(start * 16000):int(end * 16000)], plain).segments, start)
         for segment in segments:  # only words nobody heard yet
-            segment.words = [w for w in segment.words if not any(s < w.end and e > w.start for s, e in heard)]
+            segment.words = [w for w in segment.words if not _overlaps(taken, w.start, w.end)]
             segment.text = "".join(w.word for w in segment.words).strip()
             if segment.words:
                 segment.start, segment.end = segment.words[0].start, segment.words[-1].end
@@ -228,13 +230,25 @@ def recover_skipped_speech(audio: np.ndarray, result: EngineResult, options: Tra
 
 
 def _subtract(regions: list[tuple[float, float]], holes: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out = []
+    """The parts of `regions` (sorted) outside every hole, those over 50 ms; one sweep."""
+    holes, out, k = _merge(holes, within=0.0), [], 0
     for start, end in regions:
-        pieces = [(start, end)]
-        for hs, he in holes:
-            pieces = [p for a, b in pieces for p in ((a, min(b, hs)), (max(a, he), b)) if p[1] - p[0] > 0.05]
-        out.extend(pieces)
+        while k < len(holes) and holes[k][1] <= start:
+            k += 1
+        cursor, m = start, k
+        while m < len(holes) and holes[m][0] < end:
+            if holes[m][0] - cursor > 0.05:
+                out.append((cursor, holes[m][0]))
+            cursor, m = max(cursor, holes[m][1]), m + 1
+        if end - cursor > 0.05:
+            out.append((cursor, end))
     return out
+
+
+def _overlaps(merged: list[tuple[float, float]], start: float, end: float) -> bool:
+    """Whether [start, end) overlaps one of `merged` (sorted, disjoint)."""
+    k = bisect.bisect_right(merged, (start, float("inf"))) - 1
+    return (k >= 0 and merged[k][1] > start) or (k + 1 < len(merged) and merged[k + 1][0] < end)
 
 
 def _merge(regions: list[tuple[float, float]], within: float) -> list[tuple[float, float]]:

@@ -1,7 +1,7 @@
 """Where someone speaks: Silero VAD (shipped with faster-whisper, runs offline), run so that
 neither the recording's level nor a long stretch of music can hide speech from it.
 
-- Silero hears every recording at the same loudness (LEVEL): it missed a whole LibriSpeech
+- Silero hears every recording at the same level (LEVEL): it missed a whole LibriSpeech
   sentence 45 dB down that it finds at a usual level. Only the VAD hears the lifted copy;
   the decoder hears the recording as it is (Whisper's log-Mel features are scaled to their
   own maximum, and re-levelling speech that was fine changed its words by chance).
@@ -18,7 +18,7 @@ SAMPLE_RATE = 16000
 WINDOW = 512  # samples per Silero probability (32 ms)
 PIECE = 10.0  # seconds of audio per fresh-state run
 WARM = 1.0  # seconds heard before each piece, their probabilities dropped: the state settles
-LEVEL = -20.0  # LUFS: the loudness the VAD hears every recording at
+LEVEL = -20.0  # dB (level_of): the level the VAD hears every recording at
 MAX_GAIN_DB = 50.0  # a near-silent file is not lifted into pure noise
 
 
@@ -26,11 +26,11 @@ def probabilities(audio: np.ndarray) -> np.ndarray:
     """Silero's speech probability for every WINDOW samples of `audio` (16 kHz mono)."""
     from faster_whisper.vad import get_vad_model
 
-    from ..media import gain_to, loudness_of
+    from ..media import gain_to
 
     if len(audio) == 0:
         return np.zeros(0, np.float32)
-    heard = np.clip(audio * gain_to(loudness_of(audio), LEVEL, MAX_GAIN_DB), -1.0, 1.0).astype(np.float32)
+    heard = np.clip(audio * gain_to(level_of(audio), LEVEL, MAX_GAIN_DB), -1.0, 1.0).astype(np.float32)
     heard = np.pad(heard, (0, -len(heard) % WINDOW))
     model = get_vad_model()
     piece, warm = int(PIECE * SAMPLE_RATE) // WINDOW * WINDOW, int(WARM * SAMPLE_RATE) // WINDOW * WINDOW
@@ -39,6 +39,22 @@ def probabilities(audio: np.ndarray) -> np.ndarray:
         before = min(warm, start)
         out.append(model(heard[start - before:start + piece]).reshape(-1)[before // WINDOW:])
     return np.concatenate(out)
+
+
+def level_of(audio: np.ndarray) -> float:
+    """The recording's level in dB: the RMS of its 400 ms blocks over -70 dBFS and within 10 dB
+    of their mean, BS.1770's gating without its K-weighting (pyloudnorm's filters would cost a
+    2-second scipy import on every add); -inf for silence."""
+    block = SAMPLE_RATE * 4 // 10
+    n = len(audio) // block
+    if n == 0:
+        return float("-inf")
+    power = (audio[:n * block].astype(np.float64).reshape(n, block) ** 2).mean(axis=1)
+    power = power[power > 10 ** (-70 / 10)]
+    if not len(power):
+        return float("-inf")
+    power = power[power > power.mean() * 10 ** (-10 / 10)]
+    return float(10 * np.log10(power.mean()))
 
 
 def regions(probs: np.ndarray, threshold: float = 0.5, min_silence: float = 0.1,

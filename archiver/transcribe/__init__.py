@@ -23,8 +23,8 @@ ENGINES = ("faster-whisper", "openai-whisper")
 AUTO = "auto"  # the model: English speech to ENGLISH_MODEL, any other language to MULTILINGUAL_MODEL
 ENGLISH_MODEL, MULTILINGUAL_MODEL = "tiny.en", "base"
 # Bump when the audio preparation or the recovery of VAD-skipped speech changes the text.
-AUDIO_PIPELINE = "channels-to-loudest-r128.3"
-RECOVERY = "silero-pieces-0.2-unheard-min1s.3"
+AUDIO_PIPELINE = "channels-to-loudest-r128-one-sound-as-is.4"
+RECOVERY = "silero-10s-pieces-warm-1s-0.2-unheard-min1s.4"
 
 
 @dataclass(frozen=True)

@@ -86,8 +86,12 @@ def identify(audio: np.ndarray, speech: list[tuple[float, float]], options: Tran
     from .faster import load_model
     import os
 
-    chunks = [audio[int(s * 16000):int(e * 16000)] for s, e in speech]
-    voiced = np.concatenate(chunks) if chunks else audio
+    chunks, enough = [], WINDOWS * 30 * 16000  # only what the windows hear: not a long file's every feature
+    for s, e in speech:
+        chunks.append(audio[int(s * 16000):int(e * 16000)])
+        if sum(map(len, chunks)) >= enough:
+            break
+    voiced = np.concatenate(chunks)[:enough] if chunks else audio[:enough]
     if len(voiced) < 16000 * 0.5:
         return "", 0.0
     model = load_model(MULTILINGUAL_MODEL, options.compute_type, options.cpu_threads or os.cpu_count() or 1,

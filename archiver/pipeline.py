@@ -263,18 +263,19 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
     """The video's transcript: made once per media, model and options; a re-add reads it back.
 
     With model "auto" the model is chosen from the speech (and the article's language): the
-    transcript keeps the key of that request, so asking again costs no decoding at all."""
+    transcript keeps the key of that request, so asking again, from this article or another one
+    in another language, costs no decoding at all (the speech is the same)."""
     from .transcribe import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, transcribe
     from .transcribe.vad import carries_speech
 
     options = options or archive.transcribe_options()
     row = archive.catalog.video(video_id)
-    request = options.request_key(row["sha256"], article_language)
+    request = options.cache_key(row["sha256"])
     for model in (ENGLISH_MODEL, MULTILINGUAL_MODEL) if options.model == AUTO else (options.model,):
         path = archive.layout.transcript_json(video_id, options.engine, model)
         if path.exists():
             cached = Transcript.from_dict(read_json(path))
-            if cached.request_key == request or cached.cache_key == options.cache_key(row["sha256"]):
+            if request in (cached.request_key, cached.cache_key):
                 _record_transcript(archive, cached)
                 return cached
     progress(f"transcribing {video_id}")

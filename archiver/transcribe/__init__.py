@@ -63,12 +63,6 @@ class TranscribeOptions:
         blob = json.dumps([media_sha256, self.engine, self.model, self.decoding()], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def request_key(self, media_sha256: str, article_language: str | None) -> str:
-        """The key of what was asked: with model "auto" the article's language takes part in the
-        choice, so a re-add of the same article finds its transcript without deciding again."""
-        asked = article_language if self.model == AUTO and not self.language else None
-        return hashlib.sha256(f"{self.cache_key(media_sha256)}|{asked}".encode()).hexdigest()
-
 
 @dataclass
 class EngineResult:
@@ -156,7 +150,7 @@ def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: Tra
     started = time.perf_counter()
     probabilities = vad.probabilities(audio)
     speech = vad.regions(probabilities)
-    request_key = options.request_key(media_sha256, article_language)
+    request_key = options.cache_key(media_sha256)  # what was asked: model "auto", before the choice
     choice = choose(audio, speech, options, article_language)
     run = _engine(choice.options.engine)
     result = run(audio, choice.options)

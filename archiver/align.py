@@ -17,6 +17,7 @@ two, so this is not one global edit script. It works locally:
 from __future__ import annotations
 
 import bisect
+import functools
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from .normalize import base_language, tokens
 
 FUZZY_MIN = 62  # rapidfuzz ratio above which two differently spelled tokens count as heard
 SNAP_WINDOW = 0.7  # seconds around a word time to look for a speech boundary
+PAUSE = 0.3  # seconds between two heard words that no misheard word runs across
+LONE_GAP = 2.0  # seconds between two neighbouring words of a sentence that part its edge word from it
 MAX_GAP_CELLS = 4000  # bound the Python DP on one gap; beyond it, leave the gap unmatched
 
 
@@ -45,17 +48,59 @@ class TranscriptTokens:
     @classmethod
     def build(cls, video_id: str, transcript: Transcript, lang: str) -> TranscriptTokens:
         tt = cls(video_id, transcript)
-        for word in transcript.words:
-            pieces = tokens(word.word, lang)
-            span = (word.end - word.start) / max(1, len(pieces))
-            for k, piece in enumerate(pieces):  # a word spelled out ("2,300") shares its time
-                tt.tokens.append(piece)
-                tt.starts.append(word.start + k * span)
-                tt.ends.append(word.start + (k + 1) * span)
+        speech = sorted(tuple(r) for r in transcript.speech)
+        for segment in transcript.segments:
+            for n, word in enumerate(segment.words):
+                pieces = tokens(word.word, lang)
+                start, end = word_time(sum(map(len, pieces)), word.start, word.end, n == 0, n == len(segment.words) - 1,
+                                       speech)
+                span = (end - start) / max(1, len(pieces))
+                for k, piece in enumerate(pieces):  # a word spelled out ("2,300") shares its time
+                    tt.tokens.append(piece)
+                    tt.starts.append(start + k * span)
+                    tt.ends.append(start + (k + 1) * span)
         for j in range(len(tt.tokens) - 1):
             tt.pairs[(tt.tokens[j], tt.tokens[j + 1])].append(j)
         tt.claimed = [False] * len(tt.tokens)
         return tt
+
+    @functools.cached_property
+    def seconds_per_letter(self) -> float:
+        """How fast this recording speaks: the median time of a letter over its tokens."""
+        rates = sorted((e - s) / len(t) for t, s, e in zip(self.tokens, self.starts, self.ends) if t)
+        return min(0.12, max(0.04, rates[len(rates) // 2])) if rates else 0.07
+
+
+def longest(letters: int) -> float:
+    """The longest a word of this many letters lasts, said slowly at the end of a sentence."""
+    return 0.3 + 0.1 * letters
+
+
+def word_time(letters: int, start: float, end: float, opens: bool, closes: bool,
+              speech: list[tuple[float, float]]) -> tuple[float, float]:
+    """A word's time, no longer than its letters allow (`longest`; a number counts the letters
+    of its spoken words).
+
+    Whisper stretches the first word of a segment back into the silence before it ("The"
+    0.00-1.10 over a breath) and the last one into the silence after ("is." 18.38-19.70 for
+    0.3 s of speech); a sentence edge placed there is off by a second. A word that long is
+    first cut to the speech the VAD hears inside it, then, at a segment's edge, to its length.
+    """
+    most = longest(letters)
+    if end - start <= most:
+        return start, end
+    k, inside = max(0, bisect.bisect_left(speech, (start,)) - 1), []
+    while k < len(speech) and speech[k][0] < end:
+        if speech[k][1] > start:
+            inside.append((max(speech[k][0], start), min(speech[k][1], end)))
+        k += 1
+    if inside:
+        start, end = inside[0][0], inside[-1][1]
+    if end - start > most and closes and not opens:
+        end = start + most
+    elif end - start > most and opens and not closes:
+        start = end - most
+    return start, end
 
 
 @dataclass
@@ -152,7 +197,33 @@ def match_window(first: int, last: int, lo: int, hi: int, at: ArticleTokens, tt:
             matches.append(Match(first + op.src_start + k, lo + op.dest_start + k, 1.0))
         prev_i, prev_j = op.src_end, op.dest_end
     matches.extend(fuzzy_gap(source, target, prev_i, len(source), prev_j, len(target), first, lo))
-    return drop_strays(matches)
+    return drop_strays(rescue_content_words(matches, first, last, lo, hi, at, tt))
+
+
+def rescue_content_words(matches: list[Match], first: int, last: int, lo: int, hi: int,
+                         at: ArticleTokens, tt: TranscriptTokens) -> list[Match]:
+    """An exact match of a word of five letters or more that the LCS passed over for short words
+    wins over them. Against "this is a full communication channel, the style in the west",
+    the LCS of "however due to the slow communication channels styles in the west" paired the
+    article's first "the" with the later one and so lost "communication", and the sentence
+    start with it: here the match of "communication" replaces the one of "the" it crosses."""
+    matched_article = {m.article_pos for m in matches}
+    matched_transcript = {m.transcript_pos for m in matches}
+    where: dict[str, list[int]] = defaultdict(list)
+    for j in range(lo, hi):
+        if j not in matched_transcript:
+            where[tt.tokens[j]].append(j)
+    for i in range(first, last):
+        if i in matched_article or len(at.tokens[i]) < 5:
+            continue
+        for j in where.get(at.tokens[i], ()):
+            crossing = [m for m in matches if (m.article_pos < i) != (m.transcript_pos < j)]
+            if len(crossing) <= 2 and all(len(at.tokens[m.article_pos]) <= 3 for m in crossing):
+                matches = sorted([m for m in matches if m not in crossing] + [Match(i, j, 1.0)],
+                                 key=lambda m: m.article_pos)
+                matched_transcript.add(j)
+                break
+    return matches
 
 
 def fuzzy_gap(source: list[str], target: list[str], i0: int, i1: int, j0: int, j1: int,
@@ -203,31 +274,66 @@ def sentence_score(first: int, last: int, matched: dict[int, Match], at: Article
     return heard / total if total else 0.0
 
 
-def estimate_start(first: int, last: int, matched: dict[int, Match], tt: TranscriptTokens,
+def estimate_start(first: int, last: int, matched: dict[int, Match], at: ArticleTokens, tt: TranscriptTokens,
                    order: list[int]) -> float:
-    """Time of the sentence's first token; from the first heard token, stepped back over misheard ones."""
+    """Time of the sentence's first token: from the first heard token, stepped back over as many
+    transcript tokens as article tokens were missed (misheard words) while they run on without a
+    pause; what is still missed (words nobody transcribed) is allowed its letters' time at the
+    transcript's own speaking rate, no further back than the silence before, nor further than
+    the missed words could last (a misheard word stretched over a pause does not drag it back)."""
     i = next(i for i in range(first, last) if i in matched)
     j = matched[i].transcript_pos
-    unheard = i - first
-    if unheard == 0:
+    if i == first:
         return tt.starts[j]
     k = bisect.bisect_left(order, i)
     floor = tt.ends[matched[order[k - 1]].transcript_pos] if k > 0 else 0.0
-    j_back = max(0, j - unheard)  # as many transcript tokens before as article tokens were missed
-    return max(floor, min(tt.starts[j_back], tt.starts[j]))
+    back = j
+    while i - first > j - back and back > 0 and tt.ends[back - 1] > floor and tt.starts[back] - tt.ends[back - 1] <= PAUSE:
+        back -= 1
+    unaccounted = at.tokens[first:first + (i - first) - (j - back)]
+    before = max(floor, tt.ends[back - 1] if back > 0 else 0.0, tt.starts[j] - _lasting(at.tokens[first:i]))
+    return max(before, tt.starts[back] - tt.seconds_per_letter * sum(map(len, unaccounted)))
 
 
-def estimate_end(first: int, last: int, matched: dict[int, Match], tt: TranscriptTokens,
+def estimate_end(first: int, last: int, matched: dict[int, Match], at: ArticleTokens, tt: TranscriptTokens,
                  order: list[int]) -> float:
+    """Time of the sentence's last token: estimate_start's rule, forwards."""
     i = next(i for i in range(last - 1, first - 1, -1) if i in matched)
     j = matched[i].transcript_pos
-    unheard = last - 1 - i
-    if unheard == 0:
+    if i == last - 1:
         return tt.ends[j]
     k = bisect.bisect_right(order, i)
     ceiling = tt.starts[matched[order[k]].transcript_pos] if k < len(order) else tt.transcript.duration or 1e9
-    j_fwd = min(len(tt.tokens) - 1, j + unheard)
-    return min(ceiling, max(tt.ends[j_fwd], tt.ends[j]))
+    forward, end_token = j, len(tt.tokens) - 1
+    while last - 1 - i > forward - j and forward < end_token and tt.starts[forward + 1] < ceiling \
+            and tt.starts[forward + 1] - tt.ends[forward] <= PAUSE:
+        forward += 1
+    unaccounted = at.tokens[i + 1 + (forward - j):last]
+    after = min(ceiling, tt.starts[forward + 1] if forward < end_token else tt.transcript.duration or 1e9,
+                tt.ends[j] + _lasting(at.tokens[i + 1:last]))
+    return min(after, tt.ends[forward] + tt.seconds_per_letter * sum(map(len, unaccounted)))
+
+
+def without_lone_edges(first: int, last: int, matched: dict[int, Match], tt: TranscriptTokens) -> dict[int, Match]:
+    """`matched` less a sentence's first (or last) heard word when a silence of LONE_GAP parts it
+    from the next heard word although the article has them (nearly) side by side: "il" paired
+    with an "il" heard seconds before, in the pause after the sentence before."""
+    heard = [i for i in range(first, last) if i in matched]
+
+    def apart(a: int, b: int) -> bool:  # side by side in the article, a silence between them in the speech
+        ja, jb = matched[a].transcript_pos, matched[b].transcript_pos
+        return b - a <= 2 and any(tt.starts[k + 1] - tt.ends[k] > LONE_GAP for k in range(ja, jb))
+
+    lone = set()
+    if len(heard) >= 3 and apart(heard[0], heard[1]):
+        lone.add(heard[0])
+    if len(heard) >= 3 and apart(heard[-2], heard[-1]):
+        lone.add(heard[-1])
+    return {i: m for i, m in matched.items() if i not in lone} if lone else matched
+
+
+def _lasting(words: list[str]) -> float:
+    return sum(longest(len(w)) for w in words)
 
 
 def snap(t: float, speech: list[tuple[float, float]], boundary: str) -> float:
@@ -268,12 +374,13 @@ def align(article: Article, transcripts: dict[str, Transcript], threshold: float
             score = sentence_score(first, last, matched, at)
             if score < threshold or not any(i in matched for i in range(first, last)):
                 continue
-            start = estimate_start(first, last, matched, tt, order)
-            end = estimate_end(first, last, matched, tt, order)
+            mine = without_lone_edges(first, last, matched, tt)
+            start = estimate_start(first, last, mine, at, tt, sorted(mine))
+            end = estimate_end(first, last, mine, at, tt, sorted(mine))
             if snap_to_speech and tt.transcript.speech:
                 start, end = snap(start, tt.transcript.speech, "start"), snap(end, tt.transcript.speech, "end")
             found[s] = SentenceAlignment(s, vid, round(start, 3), round(max(end, start), 3), round(score, 3))
-            heard = [matched[i].transcript_pos for i in range(first, last) if i in matched]
+            heard = [mine[i].transcript_pos for i in range(first, last) if i in mine]
             for j in range(min(heard), max(heard) + 1):
                 tt.claimed[j] = True
 

@@ -103,7 +103,8 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
 @click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8"),
               help="Read sources from a file, one per line (# comments and blank lines ignored).")
 @click.option("--engine", type=click.Choice(["faster-whisper", "openai-whisper"]), help="Speech engine (default from config).")
-@click.option("--model", help="Whisper model name or directory (default from config: tiny.en).")
+@click.option("--model", help="Whisper model name or directory (default from config: auto, i.e. tiny.en for "
+                                "English speech, base for any other language).")
 @click.option("--language", help="Force the spoken language (e.g. en, es); default: detect.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 32), default=1, show_default=True,
               help="Fetch articles and download videos in parallel (transcription runs alongside).")
@@ -444,7 +445,12 @@ def print_video(data: dict[str, Any]) -> None:
     console = Console()
     console.print(f"[bold]{escape(data['title'] or data['id'])}[/]\n{escape(data['url'])}")
     console.print(f"[dim]{clock(data['duration'])}, language {data['language']} "
-                  f"({(data['language_probability'] or 0):.2f}), {data['engine']} {data['model']}[/]")
+                  f"({(data['language_probability'] or 0):.2f}), {data['engine']} "
+                  f"{escape(data['model_reason'] or data['model'] or '')}[/]")
+    vad = data.get("vad") or {}
+    if vad.get("removed"):
+        console.print(f"[dim]VAD skipped {vad['removed_seconds']:.1f} s in {len(vad['removed'])} stretches; "
+                      f"decoded again {len(vad['redecoded'])} ({vad['recovered_words']} words recovered)[/]")
     for s in data["segments"]:
         console.print(f"[cyan]{clock(s['start'])}[/] {escape(s['text'])}")
 
@@ -472,7 +478,8 @@ def status(ctx, as_json):
         table.add_row("article", a["id"], a["stage"], _status_markup(a["status"]), escape(detail))
     for v in videos:
         lang = f"{v['language']} ({(v['language_probability'] or 0):.2f}) " if v["language"] else ""
-        detail = one_line(v["error"] or lang + (v["title"] or ""), 300)
+        model = f"{v['model_reason'] or v['model']} " if v["model"] else ""
+        detail = one_line(v["error"] or lang + model + (v["title"] or ""), 300)
         table.add_row("video", v["id"], v["stage"], _status_markup(v["status"]), escape(detail))
     Console().print(table)
 

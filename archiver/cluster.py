@@ -73,12 +73,12 @@ class ClusterTranscriber:
         self._lock = threading.Lock()
 
     def transcribe(self, audio: np.ndarray, video_id: str, media_sha256: str,
-                   options: TranscribeOptions) -> Transcript:
+                   options: TranscribeOptions, article_language: str | None = None) -> Transcript:
         from .worker import transcribe_task
 
         if self.client.status != "running":
             raise ArchiverError(self._lost(video_id))
-        future = self.client.submit(transcribe_task, audio, video_id, media_sha256, options, pure=False,
+        future = self.client.submit(transcribe_task, audio, video_id, media_sha256, options, article_language, pure=False,
                                     key=f"transcribe-{video_id}-{uuid.uuid4().hex[:8]}")
         try:
             return self._wait(future, video_id)

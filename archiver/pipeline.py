@@ -278,26 +278,38 @@ def _media_complete(archive: Archive, video_id: str) -> bool:
 
 
 def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, progress: Progress = _quiet,
-                      options: TranscribeOptions | None = None,
-                      transcriber: Transcriber | None = None) -> Transcript:
+                      options: TranscribeOptions | None = None, transcriber: Transcriber | None = None,
+                      article_language: str | None = None) -> Transcript:
+    """The video's transcript: made once per media, model and options; a re-add reads it back.
+
+    With model "auto" the model is chosen from the speech (and the article's language): the
+    transcript keeps the key of that request, so asking again, from this article or another one
+    in another language, costs no decoding at all (the speech is the same)."""
+    from .transcribe import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL
+    from .transcribe.vad import carries_speech
+
     options = options or archive.transcribe_options()
-    transcriber = transcriber or LocalTranscriber()
     row = archive.catalog.video(video_id)
-    path = archive.layout.transcript_json(video_id, options.engine, options.model)
-    key = options.cache_key(row["sha256"])
-    if path.exists():
-        cached = Transcript.from_dict(read_json(path))
-        if cached.cache_key == key:
-            _record_transcript(archive, cached)
-            return cached
+    transcriber = transcriber or LocalTranscriber()
+    request = options.cache_key(row["sha256"])
+    for model in (ENGLISH_MODEL, MULTILINGUAL_MODEL) if options.model == AUTO else (options.model,):
+        path = archive.layout.transcript_json(video_id, options.engine, model)
+        if path.exists():
+            cached = Transcript.from_dict(read_json(path))
+            if request in (cached.request_key, cached.cache_key):
+                _record_transcript(archive, cached)
+                return cached
     progress(f"transcribing {video_id}{transcriber.where}")
     media = archive.layout.media_dir(video_id) / row["media_file"]
     duration, has_audio = probe(media)
     if has_audio:
-        transcript = transcriber.transcribe(load_audio(media), video_id, row["sha256"], options)
+        transcript = transcriber.transcribe(load_audio(media, options.loudness, carries_speech), video_id,
+                                            row["sha256"], options, article_language)
     else:  # a video without sound is archived all the same: nothing was said in it
         transcript = Transcript(video_id, options.engine, options.model, "", 0.0, round(duration, 3), [],
-                                options=options.decoding(), cache_key=key)
+                                options=options.decoding(), cache_key=options.cache_key(row["sha256"]),
+                                request_key=request, model_reason="no audio stream")
+    path = archive.layout.transcript_json(video_id, transcript.engine, transcript.model)
     atomic_write_json(path, transcript.to_dict())
     if archive.capture:
         provenance.append(archive.layout.media_dir(video_id) / provenance.FILE, {"kind": "video", "id": video_id},
@@ -309,11 +321,13 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
 
 def _record_transcript(archive: Archive, transcript: Transcript) -> None:
     row = archive.catalog.video(transcript.video_id)
-    if row["engine"] == transcript.engine and row["model"] == transcript.model and row["stage"] == "done":
+    if row["engine"] == transcript.engine and row["model"] == transcript.model and row["stage"] == "done" \
+            and row["model_reason"] == transcript.model_reason:
         return
     archive.catalog.upsert_video(transcript.video_id, language=transcript.language,
                                  language_probability=transcript.language_probability,
-                                 engine=transcript.engine, model=transcript.model, stage="index")
+                                 engine=transcript.engine, model=transcript.model,
+                                 model_reason=transcript.model_reason, stage="index")
 
 
 def index_video(archive: Archive, transcript: Transcript) -> None:
@@ -356,14 +370,14 @@ def fetch_video(archive: Archive, url: str, progress: Progress = _quiet) -> Vide
 
 
 def finish_video(archive: Archive, report: VideoReport, progress: Progress = _quiet,
-                 options: TranscribeOptions | None = None,
-                 transcriber: Transcriber | None = None) -> Transcript | None:
+                 options: TranscribeOptions | None = None, transcriber: Transcriber | None = None,
+                 article_language: str | None = None) -> Transcript | None:
     """The CPU half of a video: transcribe (once) and index."""
     if report.status != "ok":
         return None
     try:
         with archive.lock_for(report.id):
-            transcript = ensure_transcript(archive, report.id, report, progress, options, transcriber)
+            transcript = ensure_transcript(archive, report.id, report, progress, options, transcriber, article_language)
             index_video(archive, transcript)
         return transcript
     except Exception as e:  # noqa: BLE001
@@ -501,7 +515,7 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
         return report
     transcripts: dict[str, Transcript] = {}
     for position, (link, video_report) in enumerate(zip(article.links, report.videos)):
-        transcript = finish_video(archive, video_report, progress, options, transcriber)
+        transcript = finish_video(archive, video_report, progress, options, transcriber, article.language)
         archive.catalog.set_link(article.id, link.url, position, video_report.id, video_report.status,
                                  video_report.error)
         if transcript is not None:

@@ -47,7 +47,9 @@ def show_video(archive, video_id: str) -> dict[str, Any]:
     return {
         "kind": "video", "id": video_id, "url": row["url"], "title": row["title"], "duration": row["duration"],
         "sha256": row["sha256"], "language": row["language"], "language_probability": row["language_probability"],
-        "engine": row["engine"], "model": row["model"], "status": row["status"], "error": row["error"],
+        "engine": row["engine"], "model": row["model"], "model_reason": row["model_reason"],
+        "vad": transcript.vad if transcript else {},
+        "status": row["status"], "error": row["error"],
         "media": str(archive.media_path(video_id) or ""),
         "segments": [
             {"start": s.start, "end": s.end, "text": s.text,

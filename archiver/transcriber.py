@@ -25,7 +25,7 @@ class Transcriber(Protocol):
     where: str  # for progress lines: "" here, " on tcp://..." on a cluster
 
     def transcribe(self, audio: np.ndarray, video_id: str, media_sha256: str,
-                   options: TranscribeOptions) -> Transcript: ...
+                   options: TranscribeOptions, article_language: str | None = None) -> Transcript: ...
 
     def close(self) -> None: ...
 
@@ -46,10 +46,10 @@ class LocalTranscriber:
         return cls(2 if cores >= 2 and options.engine == "faster-whisper" else 1)
 
     def transcribe(self, audio: np.ndarray, video_id: str, media_sha256: str,
-                   options: TranscribeOptions) -> Transcript:
+                   options: TranscribeOptions, article_language: str | None = None) -> Transcript:
         if self.slots > 1:  # threads and workers change speed, never the text (not in the cache key)
             options = replace(options, cpu_threads=max(1, (os.cpu_count() or 1) // self.slots), workers=self.slots)
-        return transcribe(audio, video_id, media_sha256, options)
+        return transcribe(audio, video_id, media_sha256, options, article_language)
 
     def close(self) -> None:
         pass

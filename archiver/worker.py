@@ -36,11 +36,13 @@ def worker_options(options: TranscribeOptions, nthreads: int) -> TranscribeOptio
     return replace(options, cpu_threads=1, workers=nthreads)
 
 
-def transcribe_task(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions) -> Transcript:
+def transcribe_task(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions,
+                    article_language: str | None = None) -> Transcript:
     """Runs on a worker: the transcribe() a local run calls, on the same audio and options."""
     from distributed import get_worker
 
-    return transcribe(audio, video_id, media_sha256, worker_options(options, get_worker().state.nthreads))
+    return transcribe(audio, video_id, media_sha256, worker_options(options, get_worker().state.nthreads),
+                      article_language)
 
 
 @click.command()

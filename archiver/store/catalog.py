@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS videos (
     language_probability REAL,
     engine TEXT,
     model TEXT,
+    model_reason TEXT,             -- which model and why ("base (auto: speech detected fr 0.97; ...)")
     stage TEXT NOT NULL,           -- download, transcribe, index, done
     status TEXT NOT NULL,
     error TEXT,
@@ -70,6 +71,8 @@ CREATE TABLE IF NOT EXISTS sources (        -- a video given directly, not from 
     video_id TEXT
 );
 """
+
+ADDED_COLUMNS = [("videos", "model_reason", "TEXT")]
 
 
 @dataclass
@@ -104,6 +107,14 @@ class Catalog:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.executescript(SCHEMA)
+            self._add_columns()
+
+    def _add_columns(self) -> None:
+        """Columns added since an archive was made: ALTER TABLE, once (CREATE IF NOT EXISTS keeps old tables)."""
+        for table, column, kind in ADDED_COLUMNS:
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()

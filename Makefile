@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: it takes the CPU wheel on disk instead of a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,openai-deps,multilingual,bench]'
+	$(BIN)/pip install --quiet -e '.[test,openai-deps,multilingual,bench,speakers]'
 	# openai-whisper without triton, which its CPU path never uses
 	$(BIN)/pip install --quiet --no-deps 'openai-whisper>=20240930'
 	touch $(STAMP)

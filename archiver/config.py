@@ -23,6 +23,7 @@ FALLBACK: dict[str, Any] = {
         "cpu_threads": 0,
         "no_repeat_ngram_size": 3,
         "vad_filter": True,
+        "diarize": "auto",
     },
     "align": {"threshold": 0.45, "snap_to_speech": True},
     "download": {"retries": 5, "timeout": 30, "max_filesize_mb": 4096},

@@ -95,6 +95,7 @@ class Word:
     end: float
     word: str  # as the engine wrote it, leading space included
     probability: float
+    speaker: str | None = None  # "S1", "S2", ... once diarized (archiver/speakers.py)
 
 
 @dataclass
@@ -103,6 +104,7 @@ class Segment:
     end: float
     text: str
     words: list[Word] = field(default_factory=list)
+    speaker: str | None = None  # diarized: segments are split where the speaker changes
 
 
 @dataclass
@@ -118,6 +120,7 @@ class Transcript:
     cache_key: str = ""  # sha256 of (media sha256, engine, model, options)
     speech: list[tuple[float, float]] = field(default_factory=list)  # VAD speech regions
     seconds: float = 0.0  # how long transcription took
+    diarization: dict[str, Any] = field(default_factory=dict)  # {"key", "method", "speakers", "seconds"} once diarized
 
     @property
     def words(self) -> list[Word]:
@@ -130,7 +133,8 @@ class Transcript:
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
         t = _from_dict(cls, data)
         t.segments = [
-            Segment(s["start"], s["end"], s["text"], [_from_dict(Word, w) for w in s.get("words", [])])
+            Segment(s["start"], s["end"], s["text"], [_from_dict(Word, w) for w in s.get("words", [])],
+                    s.get("speaker"))
             for s in t.segments
         ]
         t.speech = [tuple(r) for r in t.speech]
@@ -144,6 +148,7 @@ class SentenceAlignment:
     start: float | None
     end: float | None
     score: float  # 0..1, weighted share of the sentence's words heard
+    speaker: str | None = None  # who says it ("S1"...), when the video is diarized
 
 
 @dataclass

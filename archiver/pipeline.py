@@ -7,6 +7,7 @@ error on the item it concerns, so one bad link never costs the others.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import threading
@@ -25,6 +26,7 @@ from .media import is_media_path, load_audio, probe
 from .models import Alignment, Article, Transcript
 from .store.catalog import Catalog
 from .store.files import Layout, atomic_write_bytes, atomic_write_json, read_json, sha256_file, short_hash, slugify
+from .show import speaker_names
 from .transcribe import TranscribeOptions
 
 Progress = Callable[[str], None]
@@ -149,6 +151,7 @@ class VideoReport:
     error: str | None = None
     downloaded: bool = False
     transcribed: bool = False
+    diarized: bool = False
 
 
 @dataclass
@@ -167,6 +170,7 @@ class AddReport:
     articles: list[ArticleReport] = field(default_factory=list)
     videos: list[VideoReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the whole run (speakers not diarized: why)
 
     @property
     def ok(self) -> bool:
@@ -244,7 +248,10 @@ def _media_complete(archive: Archive, video_id: str) -> bool:
 
 
 def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, progress: Progress = _quiet,
-                      options: TranscribeOptions | None = None) -> Transcript:
+                      options: TranscribeOptions | None = None,
+                      audio: Callable[[], Any] | None = None) -> Transcript:
+    """The video's transcript, made once per media, engine, model and options. `audio` gives
+    the decoded samples (decoded once for transcription and diarization)."""
     from .transcribe import transcribe
 
     options = options or archive.transcribe_options()
@@ -260,7 +267,10 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
     media = archive.layout.media_dir(video_id) / row["media_file"]
     duration, has_audio = probe(media)
     if has_audio:
-        transcript = transcribe(load_audio(media), video_id, row["sha256"], options)
+        if diarizing(archive):
+            from . import speakers
+            speakers.prepare()  # load the voice encoder (torch) while the speech engine works
+        transcript = transcribe((audio or functools.cache(lambda: load_audio(media)))(), video_id, row["sha256"], options)
     else:  # a video without sound is archived all the same: nothing was said in it
         transcript = Transcript(video_id, options.engine, options.model, "", 0.0, round(duration, 3), [],
                                 options=options.decoding(), cache_key=key)
@@ -279,13 +289,44 @@ def _record_transcript(archive: Archive, transcript: Transcript) -> None:
                                  engine=transcript.engine, model=transcript.model, stage="index")
 
 
+def diarizing(archive: Archive) -> bool:
+    """Whether `add` finds the speakers: config `[transcribe] diarize` ("auto": when the extra
+    [speakers] is installed), which --no-diarize sets to false."""
+    from . import speakers
+
+    return speakers.wanted(archive.config["transcribe"].get("diarize", "auto"))[0]
+
+
+def ensure_speakers(archive: Archive, transcript: Transcript, report: VideoReport, audio: Callable[[], Any],
+                    progress: Progress = _quiet) -> Transcript:
+    """Who speaks each word: a stage of its own after transcription, cached in the transcript
+    by its key (the transcript's key and the diarization options), so a re-add does nothing
+    and a transcript made with --no-diarize only gains its speakers."""
+    from . import speakers
+
+    if not transcript.words or not diarizing(archive):
+        return transcript
+    options = speakers.DiarizeOptions()
+    key = options.key(transcript)
+    if transcript.diarization.get("key") == key:
+        return transcript
+    progress(f"finding the speakers of {transcript.video_id}")
+    diarized = speakers.apply(transcript, speakers.diarize(audio(), transcript, options), key)
+    atomic_write_json(archive.layout.transcript_json(transcript.video_id, transcript.engine, transcript.model),
+                      diarized.to_dict())
+    archive.catalog.upsert_video(transcript.video_id, stage="index")  # the index learns the speakers
+    report.diarized = True
+    return diarized
+
+
 def index_video(archive: Archive, transcript: Transcript) -> None:
     from index.writer import replace, transcript_documents
 
     row = archive.catalog.video(transcript.video_id)
     if row["stage"] == "done" and row["indexed_docs"]:
         return
-    counts = replace(archive.layout.index_dir, {transcript.video_id: transcript_documents(transcript)})
+    documents = transcript_documents(transcript, names=speaker_names(archive, transcript.video_id))
+    counts = replace(archive.layout.index_dir, {transcript.video_id: documents})
     archive.catalog.upsert_video(transcript.video_id, stage="done", status="ok", error=None,
                                  indexed_docs=counts[transcript.video_id])
 
@@ -319,7 +360,10 @@ def finish_video(archive: Archive, report: VideoReport, progress: Progress = _qu
         return None
     try:
         with archive.lock_for(report.id):
-            transcript = ensure_transcript(archive, report.id, report, progress, options)
+            media = archive.media_path(report.id)
+            audio = functools.cache(lambda: load_audio(media))  # decoded once, for both stages
+            transcript = ensure_transcript(archive, report.id, report, progress, options, audio)
+            transcript = ensure_speakers(archive, transcript, report, audio, progress)
             index_video(archive, transcript)
         return transcript
     except ArchiverError as e:
@@ -434,7 +478,8 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
     for alignment in alignments:
         atomic_write_json(archive.layout.alignment_json(article.id, alignment.video_id), alignment.to_dict())
     sentences = [s for a in alignments for s in a.sentences]
-    counts = replace(archive.layout.index_dir, {article.id: article_documents(article, sentences)})
+    names = {vid: speaker_names(archive, vid) for vid in transcripts}
+    counts = replace(archive.layout.index_dir, {article.id: article_documents(article, sentences, names)})
     archive.catalog.upsert_article(article.id, indexed_docs=counts[article.id], stage="index")
 
 
@@ -458,6 +503,9 @@ def add(archive: Archive, sources: list[str], videos: list[str] | None = None, p
 def _add(archive: Archive, sources: list[str], videos: list[str] | None, progress: Progress,
          options: TranscribeOptions | None, on_item: Callable[[], None] | None, jobs: int,
          base_url: str | None) -> AddReport:
+    from . import speakers
+
+    _, speakers_note = speakers.wanted(archive.config["transcribe"].get("diarize", "auto"))  # fails early
     archive.clean_temp_files()
     keys = _unique_sources(sources)
 
@@ -514,7 +562,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
                 if on_item:
                     on_item()
 
-    report = AddReport()
+    report = AddReport(notes=[speakers_note] if speakers_note else [])
     for source in keys:  # the order the user gave
         item = results[source]
         (report.videos if isinstance(item, VideoReport) else report.articles).append(item)
@@ -572,6 +620,36 @@ def reindex(archive: Archive) -> int:
         return _reindex(archive)
 
 
+def name_speaker(archive: Archive, video_id: str, speaker: str, name: str) -> dict[str, str]:
+    """`archiver speakers VIDEO S1 "Mike Pompeo"`: name a speaker ("" forgets the name) and
+    re-index the video's passages and the sentences of its articles, so the name is searchable."""
+    from index.writer import article_documents, replace, transcript_documents
+
+    with archive.writing():
+        transcript = archive.transcript(video_id)
+        known = {w.speaker for w in transcript.words} if transcript else set()
+        speaker = speaker.upper()
+        if speaker not in known:
+            listed = ", ".join(sorted(known - {None}, key=lambda s: int(s[1:]))) or "none: the video is not diarized"
+            raise ArchiverError(f"{video_id} has no speaker {speaker} (its speakers: {listed})")
+        names = speaker_names(archive, video_id)
+        cleaned = " ".join(name.split())
+        if cleaned:
+            names[speaker] = cleaned
+        else:
+            names.pop(speaker, None)
+        atomic_write_json(archive.layout.speaker_names_json(video_id), names)
+        owners = {video_id: transcript_documents(transcript, names=names)}
+        for article_id in archive.catalog.articles_of(video_id):
+            if archive.layout.article_json(article_id).exists():
+                article = archive.article(article_id)
+                sentences = [s for a in archive.alignments(article_id) for s in a.sentences]
+                names_by_video = {v: speaker_names(archive, v) for v in archive.catalog.video_ids_of(article_id)}
+                owners[article_id] = article_documents(article, sentences, names_by_video)
+        replace(archive.layout.index_dir, owners)
+        return names
+
+
 def _reindex(archive: Archive) -> int:
     from index.writer import article_documents, rebuild, transcript_documents
 
@@ -581,14 +659,15 @@ def _reindex(archive: Archive) -> int:
         for row in archive.catalog.videos():
             transcript = archive.transcript(row["id"])
             if transcript:
-                docs = transcript_documents(transcript)
+                docs = transcript_documents(transcript, names=speaker_names(archive, row["id"]))
                 counts[row["id"]] = len(docs)
                 yield row["id"], docs
         for row in archive.catalog.articles():
             path = archive.layout.article_json(row["id"])
             if path.exists():
                 article = archive.article(row["id"])
-                docs = article_documents(article, [s for a in archive.alignments(article.id) for s in a.sentences])
+                names = {v: speaker_names(archive, v) for v in archive.catalog.video_ids_of(article.id)}
+                docs = article_documents(article, [s for a in archive.alignments(article.id) for s in a.sentences], names)
                 counts[row["id"]] = len(docs)
                 yield row["id"], docs
 

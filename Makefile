@@ -26,14 +26,16 @@ demo: $(STAMP)
 	$(BIN)/archiver --archive demo-archive search "Idlib" --limit 3
 
 # Debian packages the tests need: Chromium for the export bundle's browser tests,
-# espeak-ng for short generated speech clips. Installed only when missing.
+# espeak-ng and flite for short generated speech clips, a C compiler for webrtcvad (a
+# dependency of the [speakers] extra, built from source). Installed only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-deps:
-	@command -v chromium >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 && command -v flite >/dev/null 2>&1 \
+	  && command -v cc >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng flite gcc >/dev/null; }
 
-test: $(STAMP) system-deps
+test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
 clean:

@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: it takes the CPU wheel on disk instead of a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,openai-deps,multilingual,bench,speakers]'
+	$(BIN)/pip install --quiet -e '.[test,evidence-test,openai-deps,multilingual,bench,speakers]'
 	# openai-whisper without triton, which its CPU path never uses
 	$(BIN)/pip install --quiet --no-deps 'openai-whisper>=20240930'
 	touch $(STAMP)
@@ -26,14 +26,15 @@ demo: $(STAMP)
 	$(BIN)/archiver --archive demo-archive search "Idlib" --limit 3
 
 # Debian packages the tests need: Chromium for the export bundle's browser tests,
-# espeak-ng and flite for short generated speech clips, a C compiler for webrtcvad (a
-# dependency of the [speakers] extra, built from source). Installed only when missing.
+# espeak-ng and flite for short generated speech clips, openssl for the signature and the
+# loopback timestamp authority (`openssl ts -reply`), a C compiler for webrtcvad (a dependency
+# of the [speakers] extra, built from source). Installed only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-deps:
 	@command -v chromium >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 && command -v flite >/dev/null 2>&1 \
-	  && command -v cc >/dev/null 2>&1 || { \
+	  && command -v openssl >/dev/null 2>&1 && command -v cc >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng flite gcc >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng flite openssl gcc >/dev/null; }
 
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -q tests

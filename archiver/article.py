@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 from .errors import ArchiverError
 from .discover import base_for, discover_html, discover_links
 from .discover.urls import Base
+from .fetch import PageFetch, fetch_page
 from .models import Article, Sentence, VideoLink
 from .store.files import short_hash, slugify
 
 ARTICLE_SUFFIXES = {".html", ".htm", ".xhtml", ".md", ".markdown", ".txt"}
-USER_AGENT = "transcript-archiver/0.1 (+https://github.com/transcript-archiver)"
 
 # The same rule as the narration tool that made our truth files: a sentence ends at . ! ?
 # (perhaps closed by a quote or bracket) followed by white space and a capital or quote.
@@ -47,38 +46,6 @@ class Block:
     text: str
     links: list[tuple[str, str]]  # (href, link text)
     heading: bool = False
-
-
-# ---------------------------------------------------------------- fetching
-
-
-def fetch(url: str, timeout: float = 30, retries: int = 3) -> tuple[bytes, str, str]:
-    """GET url -> (body, content type, final url), retrying connection errors, 429 and 5xx."""
-    from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
-
-    def transient(e: BaseException) -> bool:
-        if isinstance(e, urllib.error.HTTPError):
-            return e.code == 429 or e.code >= 500
-        return isinstance(e, (urllib.error.URLError, TimeoutError, ConnectionError))
-
-    @retry(retry=retry_if_exception(transient), stop=stop_after_attempt(max(1, retries)),
-           wait=wait_exponential(multiplier=0.2, max=5), reraise=True)
-    def get() -> tuple[bytes, str, str]:
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            kind = response.headers.get_content_type()
-            if kind.startswith(("video/", "audio/")):
-                return b"", kind, response.geturl()  # the caller archives it as a video
-            return response.read(50 << 20), kind, response.geturl()
-
-    try:
-        return get()
-    except urllib.error.HTTPError as e:
-        raise ArchiverError(f"{url}: HTTP {e.code} {e.reason}; check the address") from e
-    except urllib.error.URLError as e:
-        raise ArchiverError(f"{url}: cannot connect ({e.reason}); check the address and the network") from e
-    except (TimeoutError, ConnectionError) as e:
-        raise ArchiverError(f"{url}: {type(e).__name__} while reading; try again later") from e
 
 
 # ---------------------------------------------------------------- ids and sentences
@@ -262,13 +229,17 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def read_article(source: str, timeout: float = 30, retries: int = 3,
-                 base_url: str | None = None) -> tuple[Article, bytes, str]:
+def read_article(source: str, timeout: float = 30, retries: int = 3, base_url: str | None = None,
+                 on_fetch: Callable[[PageFetch], None] | None = None) -> tuple[Article, bytes, str]:
     """Read and parse one article source -> (Article, original bytes, file name to keep them under).
-    `base_url` (--base-url) is the web address a saved local page's relative links resolve against."""
+    `base_url` (--base-url) is the web address a saved local page's relative links resolve against;
+    on_fetch receives the HTTP exchange of a URL source (for the WARC capture and the provenance)."""
     article_id = article_id_for(source)
     if "://" in source:
-        body, content_type, final_url = fetch(source, timeout, retries)
+        page = fetch_page(source, timeout, retries)
+        if on_fetch:
+            on_fetch(page)
+        body, content_type, final_url = page.body, page.content_type, page.final_url
         kind = kind_of(final_url, content_type)
         if not kind:
             raise ArchiverError(f"{source}: not an article (content type {content_type}); "

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +31,25 @@ def stderr_console():
     return Console(stderr=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so that a writing command records where
+    it stopped (see Archive.writing) instead of vanishing with items marked `running`."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _exit_now(code: int) -> None:
+    """Exit, without waiting for worker threads still inside a download or a transcription: the
+    catalog has recorded them as interrupted, and what they leave is what a killed run leaves."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def handle_errors(command: Callable) -> Callable:
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -39,9 +61,9 @@ def handle_errors(command: Callable) -> Callable:
                 raise
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("interrupted; run the same command again to resume", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:
+            click.echo("interrupted; run the same command again, or `archiver retry`, to resume", err=True)
+            _exit_now(128 + signal.SIGTERM if isinstance(e, Terminated) else 130)
         except Exception as e:  # an unexpected failure still gets one line unless --debug
             if ctx.obj.get("debug"):
                 raise
@@ -50,12 +72,12 @@ def handle_errors(command: Callable) -> Callable:
     return wrapper
 
 
-def open_archive(ctx: click.Context, readonly: bool = False):
+def open_archive(ctx: click.Context, readonly: bool = False, create: bool = True):
     from . import config as config_mod
     from .pipeline import Archive
 
     config = config_mod.load(ctx.obj.get("config"))
-    return Archive.open(ctx.obj.get("archive"), config, readonly=readonly)
+    return Archive.open(ctx.obj.get("archive"), config, readonly=readonly, create=create)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,6 +90,8 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
     """Archive the videos linked from news articles and search what was said, to the second."""
     ctx.ensure_object(dict)
     ctx.obj.update(archive=archive, config=config, debug=debug)
+    if threading.current_thread() is threading.main_thread():  # not under an in-process test runner's thread
+        signal.signal(signal.SIGTERM, _terminated)
 
 
 # ---------------------------------------------------------------- add
@@ -523,7 +547,7 @@ def retry(ctx, jobs, as_json):
     """Run the failed articles and videos again (`archiver status` lists them)."""
     from .pipeline import retry as run_retry
 
-    archive = open_archive(ctx)
+    archive = open_archive(ctx, create=False)
     report = run_with_progress(lambda progress, on_item: run_retry(archive, progress=progress, jobs=jobs),
                                total=0, quiet=as_json)
     if as_json:
@@ -542,7 +566,7 @@ def reindex(ctx):
     """Rebuild the search index from the archive's JSON files."""
     from .pipeline import reindex as run_reindex
 
-    total = run_reindex(open_archive(ctx, readonly=True))
+    total = run_reindex(open_archive(ctx, create=False))
     click.echo(f"indexed {total} documents")
 
 
@@ -589,25 +613,139 @@ def export(ctx, ids, all_items, out, as_zip, no_media):
 
 @main.command()
 @click.argument("bundle", type=click.Path())
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="The public key (PEM) the bundle must be signed with.")
+@click.option("--fingerprint", help="The sha256:... fingerprint of the key the bundle must be signed with.")
+@click.option("--tsa-ca", "tsa_ca", type=click.Path(dir_okay=False, path_type=Path),
+              help="The timestamp authority's CA certificate (PEM): also check the timestamp's chain to it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.pass_context
 @handle_errors
-def verify(bundle):
-    """Check an exported bundle (directory or .zip) against its manifest.json.
+def verify(ctx, bundle, key_file, fingerprint, tsa_ca, as_json):
+    """Check an exported bundle (directory or .zip): every file against manifest.json, the
+    manifest's signature, SHA256SUMS and the timestamp (manifest.json.tsr) when there is one.
 
-    Prints one line per file that changed, is missing or is not in the manifest, and
-    exits 1; exits 0 with a summary when every file matches.
+    Prints one line per problem and exits 1; exits 0 with a summary when all is well. The
+    key the bundle must be signed with is --key, else --fingerprint, else the key of the
+    archive given with --archive; without any, verify names the key that signed and says it
+    was not compared.
     """
+    from . import signing
     from .verify import verify as run_verify
 
-    report = run_verify(Path(bundle))
+    expected, source = None, None
+    if key_file:
+        expected, source = signing.load_public_key(_read_file(key_file), str(key_file)), f"--key {key_file}"
+    elif fingerprint:
+        expected, source = signing.normalize_fingerprint(fingerprint), "--fingerprint"
+    elif ctx.obj.get("archive"):
+        archive = open_archive(ctx, readonly=True)
+        path = signing.key_path(archive.layout.root, archive.config)
+        if not path.exists():
+            raise ArchiverError(f"{archive.layout.root}: this archive has no signing key yet, so it made no bundle; "
+                                "pass --key or --fingerprint instead")
+        expected, source = signing.load_private_key(path).public_key(), f"the key of {archive.layout.root}"
+    report = run_verify(Path(bundle), expected, tsa_ca)
+    if as_json:
+        emit_json(verify_report_json(report))
+        sys.exit(1 if report.problems else 0)
     for problem in report.problems:
         click.echo(problem)
+    if not report.problems:
+        click.echo(f"ok: {report.files} files ({_size(report.bytes)}) match manifest.json; {report.articles} "
+                   f"article{'s' * (report.articles != 1)}, {report.videos} video{'s' * (report.videos != 1)}; "
+                   f"manifest sha256 {report.manifest_sha256}")
+    out = {"err": bool(report.problems)}  # after problems, the rest goes to stderr
+    if report.fingerprint:
+        compared = f"it is {source}" if report.expected and report.fingerprint == report.expected else \
+            "not compared with an expected key: pass --key, --fingerprint or --archive to check who signed"
+        if not report.expected or report.fingerprint == report.expected:
+            click.echo(f"signed: manifest.json by Ed25519 key {report.fingerprint} ({compared})", **out)
+    if report.timestamp is None:
+        click.echo("timestamp: none (manifest.json.tsr); `archiver timestamp` asks a timestamp authority for one", **out)
+    elif report.timestamp.ok:
+        chain = f"chain checked against {tsa_ca}" if report.timestamp.chain_checked else \
+            "its certificate's chain not checked: pass --tsa-ca with the authority's CA"
+        click.echo(f"timestamp: manifest.json existed at {report.timestamp.time}, signed by {report.timestamp.tsa} "
+                   f"({chain})", **out)
     if report.problems:
         click.echo(f"error: {bundle}: {len(report.problems)} problem{'s' * (len(report.problems) != 1)}; "
-                   f"the bundle differs from its manifest", err=True)
+                   f"the bundle is not as it was exported", err=True)
         sys.exit(1)
-    click.echo(f"ok: {report.files} files ({_size(report.bytes)}) match manifest.json; {report.articles} "
-               f"article{'s' * (report.articles != 1)}, {report.videos} video{'s' * (report.videos != 1)}; "
-               f"manifest sha256 {report.manifest_sha256}")
+
+
+def verify_report_json(report) -> dict[str, Any]:
+    stamp = report.timestamp
+    return {"ok": not report.problems, "problems": report.problems, "files": report.files, "bytes": report.bytes,
+            "articles": report.articles, "videos": report.videos, "manifest_sha256": report.manifest_sha256,
+            "signed_by": report.fingerprint, "expected_key": report.expected,
+            "timestamp": None if stamp is None else {"ok": stamp.ok, "time": stamp.time, "tsa": stamp.tsa,
+                                                     "chain_checked": stamp.chain_checked, "problem": stamp.problem}}
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ArchiverError(f"{path}: cannot read ({e.strerror})") from e
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.option("--tsa", help="The timestamp authority's URL (default from config [evidence] tsa).")
+@click.pass_context
+@handle_errors
+def timestamp(ctx, bundle, tsa):
+    """Ask an RFC 3161 timestamp authority to timestamp a bundle's manifest.json; the token
+    is stored in the bundle as manifest.json.tsr (the only request that goes to the network)."""
+    from . import config as config_mod
+    from .export import add_timestamp
+    from .timestamp import TSR, check_token, request_token
+    from .verify import MANIFEST, open_bundle
+
+    tsa = tsa or (config_mod.load(ctx.obj.get("config")).get("evidence") or {}).get("tsa")
+    if not tsa:
+        raise ArchiverError("no timestamp authority: pass --tsa URL or set [evidence] tsa in the config")
+    with open_bundle(bundle) as opened:
+        if MANIFEST not in opened.names:
+            raise ArchiverError(f"{bundle}: no {MANIFEST}; give a bundle written by `archiver export`")
+        with opened.open(MANIFEST) as f:
+            manifest = f.read()
+    token = request_token(manifest, tsa)
+    add_timestamp(bundle, token)
+    check = check_token(token, manifest)
+    click.echo(f"timestamped: manifest.json at {check.time} by {check.tsa}; stored as {TSR}")
+
+
+@main.group()
+def keys():
+    """The archive's Ed25519 signing key (export bundles are signed with it)."""
+
+
+@keys.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON on stdout.")
+@click.pass_context
+@handle_errors
+def keys_show(ctx, as_json):
+    """Print the public key (PEM) and its fingerprint, creating the key pair on first use.
+
+    The fingerprint is sha256: and the hex SHA-256 of the public key's DER
+    (SubjectPublicKeyInfo): `openssl pkey -pubin -in signing-key.pem -outform DER | sha256sum`.
+    Give it to the people you send bundles to, by another channel than the bundle.
+    """
+    from . import signing
+
+    archive = open_archive(ctx)
+    key = signing.private_key(archive.layout.root, archive.config).public_key()
+    data = {"fingerprint": signing.fingerprint(key), "algorithm": "Ed25519",
+            "public_key_pem": signing.public_pem(key).decode(),
+            "private_key_file": str(signing.key_path(archive.layout.root, archive.config))}
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(data["public_key_pem"], nl=False)
+    click.echo(f"fingerprint {data['fingerprint']} (SHA-256 of the SubjectPublicKeyInfo DER)")
+    click.echo(f"private key {data['private_key_file']}", err=True)
 
 
 @main.group()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,6 +31,9 @@ class Fetched:
     extractor: str
     webpage_url: str | None
     duration: float
+    # the HTTP responses yt-dlp got while downloading (url, status, reason, headers, request_headers),
+    # for the chain of custody and the WARC capture; empty for a local copy
+    http: list[dict[str, Any]] = field(default_factory=list)
 
 
 @functools.cache
@@ -46,6 +49,26 @@ def has_specific_extractor(url: str) -> bool:
     if not url.startswith(("http://", "https://")):
         return False
     return any(ie.suitable(url) and ie.working() for ie in _specific_extractors())
+
+
+def _recording_ydl(options: dict[str, Any], exchanges: list[dict[str, Any]]):
+    """A YoutubeDL that notes every HTTP response it gets (status, headers, final URL): yt-dlp
+    keeps none of them, and they are the media's chain of custody."""
+    from yt_dlp import YoutubeDL
+    from yt_dlp.networking import Request
+
+    class RecordingYoutubeDL(YoutubeDL):
+        def urlopen(self, req):
+            request = Request(req) if isinstance(req, str) else req
+            response = super().urlopen(request)
+            sent = {**self.params.get("http_headers", {}), **dict(getattr(request, "headers", {}) or {})}
+            exchanges.append({"url": response.url, "method": getattr(request, "method", None) or "GET",
+                              "status": response.status, "reason": response.reason,
+                              "headers": list(response.headers.items()), "request_headers": list(sent.items()),
+                              "at": now()})
+            return response
+
+    return RecordingYoutubeDL(options)
 
 
 class _QuietLogger:
@@ -168,7 +191,6 @@ def download_url(url: str, media_root: Path, video_id: str, info: dict[str, Any]
                  timeout: float = 30, max_filesize_mb: int = 4096,
                  on_progress: Callable[[int, int | None], None] | None = None) -> Fetched:
     """Download into media/.tmp-<video_id>/ (resumable) and return it, complete but not yet renamed."""
-    from yt_dlp import YoutubeDL
     from yt_dlp.utils import DownloadError, ExtractorError
 
     work = media_root / f"{TEMP_PREFIX}{video_id}"
@@ -181,8 +203,11 @@ def download_url(url: str, media_root: Path, video_id: str, info: dict[str, Any]
     options = _options(retries, timeout, max_filesize_mb, outtmpl=str(work / "media.%(ext)s"), progress_hooks=[hook])
     logger = options["logger"]
 
+    exchanges: list[dict[str, Any]] = []
+
     def fetch() -> dict[str, Any] | None:  # resumes the .part file of an earlier attempt or run
-        with YoutubeDL(options) as ydl:
+        exchanges.clear()  # only the attempt that succeeded counts
+        with _recording_ydl(options, exchanges) as ydl:
             return ydl.process_ie_result(dict(info), download=True)
 
     try:
@@ -209,7 +234,7 @@ def download_url(url: str, media_root: Path, video_id: str, info: dict[str, Any]
     atomic_write_json(work / "info.json", json.loads(json.dumps(info_json, default=str)))
     return Fetched(video_id, url, str(info.get("title") or media.name), work, media.name,
                    str(info.get("extractor_key") or "Generic"), info.get("webpage_url"),
-                   float(info.get("duration") or duration))
+                   float(info.get("duration") or duration), [e for e in exchanges if 200 <= e["status"] < 300])
 
 
 def _unless_resumable(work: Path) -> None:

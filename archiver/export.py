@@ -4,11 +4,14 @@
       index.html                      every article and video, and the search box
       search.json                     the search index (also embedded in index.html)
       manifest.json                   sha256 of every file, sources, fetch times
+      manifest.json.sig, signing-key.pem   its Ed25519 signature and the public key
+      manifest.json.tsr               an RFC 3161 timestamp, when `archiver timestamp` added one
+      SHA256SUMS, VERIFY.txt          for `sha256sum -c`, and how to check it all with openssl
       assets/app.js, assets/style.css
       articles/<id>/index.html        text with clickable spoken sentences, player, transcript
-      articles/<id>/article.json, show.json, alignments/<video_id>.json
+      articles/<id>/article.json, show.json, alignments/<video_id>.json, page.wacz, provenance.json
       videos/<id>/index.html          player and transcript
-      videos/<id>/media.<ext>, info.json, transcript.json, <id>.vtt, <id>.srt
+      videos/<id>/media.<ext>, info.json, transcript.json, <id>.vtt, <id>.srt, provenance.json
 
 Browsers treat every file:// page as its own origin: no fetch(), no <track src>. So each
 page carries its data in a <script type="application/json"> block (never executed) and
@@ -34,8 +37,11 @@ from typing import Any
 
 from .errors import ArchiverError
 from .timecode import clock
-from .store.files import TEMP_PREFIX, atomic_open, atomic_write_bytes, slugify
-from .verify import BUNDLE_FORMAT, BUNDLE_VERSION, MANIFEST, hash_tree
+from . import signing
+from .capture import PAGE_WACZ
+from .provenance import FILE as PROVENANCE
+from .store.files import TEMP_PREFIX, atomic_open, atomic_write_bytes, sha256_file, slugify
+from .verify import BUNDLE_FORMAT, BUNDLE_VERSION, MANIFEST, OUTSIDE_MANIFEST, SIGNATURE, SUMS, TSR, VERIFY_TXT, hash_tree
 
 STATIC = Path(__file__).parent / "export_static"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
@@ -402,10 +408,16 @@ def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: P
         labels = speaker_labels(v.show["speakers"])
         _write(base / f"{v.id}.vtt", to_vtt(v.show["segments"], labels))
         _write(base / f"{v.id}.srt", to_srt(v.show["segments"], labels))
+        custody = archive.layout.media_dir(v.id) / PROVENANCE
+        if custody.exists():
+            _copy(custody, base / PROVENANCE)
         _write(base / "index.html", video_page(v, articles, media))
     for a in articles:
         base = root / a.dir
         _copy(archive.layout.article_json(a.id), base / "article.json")
+        for name in (PAGE_WACZ, PROVENANCE):  # the page as a web archive, the chain of custody
+            if (archive.layout.article_dir(a.id) / name).exists():
+                _copy(archive.layout.article_dir(a.id) / name, base / name)
         for video_id in [x["id"] for x in a.show["videos"]]:
             path = archive.layout.alignment_json(a.id, video_id)
             if path.exists():
@@ -418,13 +430,71 @@ def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: P
     index = search_index(articles, videos)
     _write(root / "search.json", json.dumps(index, ensure_ascii=False, separators=(",", ":")))
     _write(root / "index.html", index_page(articles, videos, index, created))
-    provenance = manifest(articles, videos, root, media, created)
-    _write(root / MANIFEST, json.dumps(provenance, ensure_ascii=False, indent=1))
-    return provenance
+    key = signing.private_key(archive.layout.root, archive.config)
+    atomic_write_bytes(root / signing.KEY_FILE, signing.public_pem(key.public_key()))
+    _write(root / VERIFY_TXT, verify_text(signing.fingerprint(key.public_key())))
+    listing = manifest(articles, videos, root, media, created, signing.fingerprint(key.public_key()))
+    manifest_bytes = json.dumps(listing, ensure_ascii=False, indent=1).encode("utf-8")
+    atomic_write_bytes(root / MANIFEST, manifest_bytes)
+    atomic_write_bytes(root / SIGNATURE, signing.sign(key, manifest_bytes))
+    _write(root / SUMS, sha256sums(root))
+    return listing
+
+
+def sha256sums(root: Path) -> str:
+    """`sha256sum -c SHA256SUMS` checks every file, manifest and signature included
+    (`archiver timestamp` adds the timestamp's line)."""
+    lines = [f"{e['sha256']}  {e['path']}" for e in hash_tree(root, skip={SUMS, TSR})]
+    return "\n".join(lines) + "\n"
+
+
+def verify_text(fingerprint: str) -> str:
+    return VERIFY_TEMPLATE.format(fingerprint=fingerprint)
+
+
+VERIFY_TEMPLATE = """How to check this bundle without transcript-archiver
+=====================================================
+
+1. Every file is the one the manifest lists (GNU coreutils):
+
+    sha256sum -c SHA256SUMS
+
+   SHA256SUMS is a convenience: manifest.json is what is signed, and it lists the
+   sha256 of every file (`archiver verify` checks against it).
+
+2. manifest.json was signed by the key in signing-key.pem (Ed25519, OpenSSL 3):
+
+    openssl pkeyutl -verify -pubin -inkey signing-key.pem -rawin -in manifest.json -sigfile manifest.json.sig
+
+   Whose key is it? Its fingerprint, the SHA-256 of the public key's DER encoding
+   (SubjectPublicKeyInfo), is
+
+    {fingerprint}
+
+   and prints as the first word of:
+
+    openssl pkey -pubin -in signing-key.pem -outform DER | sha256sum
+
+   Compare it with the fingerprint the sender gave you by another channel (they see it
+   with `archiver keys show`): a bundle re-signed by someone else carries another key.
+
+3. When manifest.json.tsr is present, a timestamp authority (RFC 3161) saw this manifest
+   at the time the token states. With the TSA's CA certificate (ca.pem, from the TSA):
+
+    openssl ts -verify -data manifest.json -in manifest.json.tsr -CAfile ca.pem
+
+   and to read the time and the authority:
+
+    openssl ts -reply -in manifest.json.tsr -text
+
+4. Each articles/<id>/page.wacz is the page as a web archive (WACZ 1.1.1): open it in
+   ReplayWeb.page or pywb; `wacz validate -f page.wacz` (py-wacz) checks its hashes.
+   provenance.json beside each article and video is its chain of custody.
+"""
 
 
 def manifest(articles: list[ArticleItem], videos: list[VideoItem], root: Path, media: bool,
-             created: str) -> dict[str, Any]:
+             created: str, fingerprint: str) -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -435,15 +505,53 @@ def manifest(articles: list[ArticleItem], videos: list[VideoItem], root: Path, m
         "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "generator": generator,
         "created_at": created,
         "media_included": media,
+        "signing_key": {"algorithm": "Ed25519", "fingerprint": fingerprint, "file": signing.KEY_FILE},
         "articles": [{"id": a.id, "title": a.show["title"], "url": a.row["source"], "date": a.show["date"],
                       "fetched_at": a.row["fetched_at"], "page": a.page,
+                      "web_archive": f"{a.dir}/{PAGE_WACZ}" if (root / a.dir / PAGE_WACZ).exists() else None,
                       "videos": [v["id"] for v in a.show["videos"]]} for a in articles],
         "videos": [{"id": v.id, "title": v.row["title"], "url": v.row["url"], "webpage_url": v.row["webpage_url"],
                     "fetched_at": v.row["fetched_at"], "duration": v.row["duration"], "sha256": v.row["sha256"],
-                    "media": f"{v.dir}/{v.media_name}" if media and v.media else None, "page": v.page}
+                    "media": f"{v.dir}/{v.media_name}" if media and v.media else None, "page": v.page,
+                    "derived": _derived(v, root)}
                    for v in videos],
-        "files": hash_tree(root),
+        "files": hash_tree(root, skip=OUTSIDE_MANIFEST),
     }
+
+
+def _derived(v: VideoItem, root: Path) -> list[dict[str, Any]]:
+    """Working copies made for the bundle, each with its parent's hash (subtitles from the transcript)."""
+    if not v.transcript:
+        return []
+    parent = {"path": f"{v.dir}/transcript.json", "sha256": sha256_file(v.transcript)}
+    return [{"path": f"{v.dir}/{name}", "from": parent} for name in (f"{v.id}.vtt", f"{v.id}.srt")
+            if (root / v.dir / name).exists()]
+
+
+def add_timestamp(bundle: Path, token: bytes) -> None:
+    """Put manifest.json.tsr into a bundle directory or .zip (atomically), and its line into SHA256SUMS."""
+    import hashlib
+
+    from .verify import open_bundle
+
+    with open_bundle(bundle) as opened:
+        with opened.open(SUMS) as f:
+            sums = [line for line in f.read().decode("utf-8").splitlines() if not line.endswith(f"  {TSR}")]
+    sums_bytes = ("\n".join(sums + [f"{hashlib.sha256(token).hexdigest()}  {TSR}"]) + "\n").encode("utf-8")
+    files = {TSR: token, SUMS: sums_bytes}
+    if bundle.is_dir():
+        for name, data in files.items():
+            atomic_write_bytes(bundle / name, data)
+        return
+    with zipfile.ZipFile(bundle) as old:
+        manifests = [m for m in old.namelist() if m == MANIFEST or m.endswith("/" + MANIFEST)]
+        prefix = min(manifests, key=len)[: -len(MANIFEST)] if manifests else ""
+        with atomic_open(bundle) as raw, zipfile.ZipFile(raw, "w") as new:
+            for info in old.infolist():
+                if info.filename[len(prefix):] not in files:
+                    new.writestr(info, old.read(info))
+            for name, data in files.items():
+                new.writestr(prefix + name, data, compress_type=zipfile.ZIP_DEFLATED)
 
 
 def _write(path: Path, text: str) -> None:

@@ -120,6 +120,9 @@ class Transcript:
     cache_key: str = ""  # sha256 of (media sha256, engine, model, options)
     speech: list[tuple[float, float]] = field(default_factory=list)  # VAD speech regions
     seconds: float = 0.0  # how long transcription took
+    # where and by what it was made: host (a cluster worker's when it ran there), software versions,
+    # the weights' sha256, the decoded audio's sha256, UTC start and end (see archiver/provenance.py)
+    provenance: dict[str, Any] = field(default_factory=dict)
     diarization: dict[str, Any] = field(default_factory=dict)  # {"key", "method", "speakers", "seconds"} once diarized
 
     @property

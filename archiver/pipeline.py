@@ -6,6 +6,7 @@ error on the item it concerns, so one bad link never costs the others.
 """
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import functools
 import os
@@ -14,11 +15,12 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urlsplit
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from . import capture, provenance
 from . import config as config_mod
 from .article import ARTICLE_SUFFIXES, article_id_for, now, read_article
 from .errors import ArchiverError
@@ -51,12 +53,16 @@ class Archive:
 
     @classmethod
     def open(cls, root: str | Path | None = None, config: dict[str, Any] | None = None,
-             readonly: bool = False) -> Archive:
+             readonly: bool = False, create: bool = True) -> Archive:
+        """readonly: for readers, who never write; create=False: an error when there is no archive."""
         config = config or config_mod.load()
         layout = Layout(root or config["archive"]["path"])
-        if readonly and not layout.catalog.exists():
-            raise ArchiverError(f"no archive at {layout.root}; run `archiver add` first or pass --archive DIR")
-        return cls(layout, Catalog(layout.catalog, readonly=readonly), config)
+        return cls(layout, Catalog(layout.catalog, readonly=readonly, create=create), config)
+
+    @property
+    def capture(self) -> bool:
+        """Config [evidence] capture: write page.wacz and provenance.json (the default)."""
+        return bool((self.config.get("evidence") or {}).get("capture", True))
 
     def transcribe_options(self, **overrides: Any) -> TranscribeOptions:
         return TranscribeOptions.from_config(self.config["transcribe"], **overrides)
@@ -95,8 +101,10 @@ class Archive:
 
     @contextmanager
     def host_slot(self, source: str):
-        """At most PER_HOST fetches from one host at a time: be polite to news sites."""
-        host = urlsplit(source).netloc if "://" in source else ""
+        """At most PER_HOST fetches from one host at a time (article pages, video probes and
+        downloads alike): be polite to news sites and video hosts. Never nested: a thread holds
+        one slot at a time, so two threads cannot each wait for the other's."""
+        host = urlsplit(source).netloc.lower() if "://" in source else ""
         with self._locks_guard:
             slot = self._hosts.setdefault(host, threading.BoundedSemaphore(PER_HOST))
         with slot:
@@ -122,8 +130,15 @@ class Archive:
                 progress("waiting for another archiver command writing to this archive")
                 fcntl.flock(lock, fcntl.LOCK_EX)
             self._writers = 1
+            # No writer is alive but us: a row still `running` is what a killed run left.
+            self.catalog.end_running("the run archiving it was killed or crashed")
             try:
                 yield
+            except BaseException:  # Ctrl-C, SIGTERM: threads still at work may not write after this
+                self.catalog.end_running("the run was stopped (Ctrl-C or SIGTERM)", stop_writes=True)
+                raise
+            else:  # only a bug of ours leaves a row `running` here
+                self.catalog.end_running("the run ended without finishing it")
             finally:
                 self._writers = 0
                 fcntl.flock(lock, fcntl.LOCK_UN)
@@ -180,6 +195,15 @@ class AddReport:
 # ---------------------------------------------------------------- what a source is
 
 
+def canonical_source(source: str) -> str:
+    """One spelling per source, so that it is one article or video however it was typed: a
+    local path made absolute (~, ./, .. and symlinks resolved), a URL without its #fragment
+    (never sent to the server: the same page)."""
+    if "://" in source:
+        return urldefrag(source).url
+    return str(Path(source).expanduser().resolve())
+
+
 def is_video_source(source: str) -> bool:
     """A media file or URL, or one video on a video platform; any other page is an article
     (its videos are discovered in it)."""
@@ -209,25 +233,34 @@ def ensure_video(archive: Archive, url: str, report: VideoReport, progress: Prog
         progress(f"copying {Path(url).name}")
         fetched, sha256 = download.copy_local(Path(url), media_root)
     else:
-        video_id, info = download.probe_url(url, retries=cfg["retries"], timeout=cfg["timeout"])
-        if _media_complete(archive, video_id):
-            catalog.remember_url(url, video_id)
-            return video_id
-        progress(f"downloading {video_id}")
-        fetched = download.download_url(url, media_root, video_id, info, retries=cfg["retries"],
-                                        timeout=cfg["timeout"], max_filesize_mb=cfg["max_filesize_mb"])
-        sha256 = sha256_file(fetched.directory / fetched.media_file)
+        with archive.host_slot(url):
+            video_id, info = download.probe_url(url, retries=cfg["retries"], timeout=cfg["timeout"])
+            if _media_complete(archive, video_id):
+                catalog.remember_url(url, video_id)
+                return video_id
+            progress(f"downloading {video_id}")
+            fetched = download.download_url(url, media_root, video_id, info, retries=cfg["retries"],
+                                            timeout=cfg["timeout"], max_filesize_mb=cfg["max_filesize_mb"])
+        sha256 = sha256_file(fetched.directory / fetched.media_file)  # recorded at download: the evidentiary copy
     with archive.lock_for(f"sha256:{sha256}"):  # the same bytes from two URLs at once: one video
         return _commit_media(archive, url, fetched, sha256, report)
 
 
 def _commit_media(archive: Archive, url: str, fetched, sha256: str, report: VideoReport) -> str:
     catalog, layout = archive.catalog, archive.layout
+    custody = provenance.download_step(fetched, sha256) if archive.capture else None
     same = catalog.video_by_sha256(sha256)
     if same and same["id"] != fetched.video_id and _media_complete(archive, same["id"]):
         shutil.rmtree(fetched.directory, ignore_errors=True)  # the same file under another URL
         catalog.remember_url(url, same["id"])
+        if custody:
+            provenance.append(layout.media_dir(same["id"]) / provenance.FILE, {},
+                              {**custody, "note": "the same bytes as this video's media file: not kept twice"})
         return same["id"]
+    if custody:
+        provenance.append(fetched.directory / provenance.FILE, {"kind": "video", "id": fetched.video_id, "url": url},
+                          custody)
+    os.chmod(fetched.directory / fetched.media_file, 0o444)  # the original: read-only, never rewritten
     final = layout.media_dir(fetched.video_id)
     if final.exists():
         shutil.rmtree(final)
@@ -275,6 +308,9 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
         transcript = Transcript(video_id, options.engine, options.model, "", 0.0, round(duration, 3), [],
                                 options=options.decoding(), cache_key=key)
     atomic_write_json(path, transcript.to_dict())
+    if archive.capture:
+        provenance.append(archive.layout.media_dir(video_id) / provenance.FILE, {"kind": "video", "id": video_id},
+                          *provenance.transcript_steps(transcript, row["sha256"], path))
     _record_transcript(archive, transcript)
     report.transcribed = True
     return transcript
@@ -312,8 +348,16 @@ def ensure_speakers(archive: Archive, transcript: Transcript, report: VideoRepor
         return transcript
     progress(f"finding the speakers of {transcript.video_id}")
     diarized = speakers.apply(transcript, speakers.diarize(audio(), transcript, options), key)
-    atomic_write_json(archive.layout.transcript_json(transcript.video_id, transcript.engine, transcript.model),
-                      diarized.to_dict())
+    path = archive.layout.transcript_json(transcript.video_id, transcript.engine, transcript.model)
+    before = sha256_file(path) if path.exists() else None
+    atomic_write_json(path, diarized.to_dict())
+    if archive.capture:  # the transcript file changed: the chain of custody says how
+        provenance.append(archive.layout.media_dir(transcript.video_id) / provenance.FILE,
+                          {"kind": "video", "id": transcript.video_id},
+                          provenance.step("diarize", parent_sha256=before, method=speakers.METHOD,
+                                          options={"threshold": options.threshold, "min_speaker": options.min_speaker},
+                                          software=provenance.software("transcript-archiver", "resemblyzer", "torch"),
+                                          output=provenance.file_entry(path, f"transcripts/{transcript.video_id}/{path.name}")))
     archive.catalog.upsert_video(transcript.video_id, stage="index")  # the index learns the speakers
     report.diarized = True
     return diarized
@@ -331,6 +375,12 @@ def index_video(archive: Archive, transcript: Transcript) -> None:
                                  indexed_docs=counts[transcript.video_id])
 
 
+def error_line(e: Exception, subject: str) -> str:
+    """The error line of a failure: an ArchiverError's own, or the type and message of anything
+    else (an OS error, a bug of ours or a library's), naming what failed."""
+    return str(e) if isinstance(e, ArchiverError) else f"{subject}: unexpected {type(e).__name__}: {e}"
+
+
 def failed_video_id(url: str) -> str:
     """The catalog id of a video that failed before it had one (not found, not a video, unreadable),
     so that `archiver status` lists it with its reason; removed once the URL succeeds."""
@@ -344,10 +394,10 @@ def fetch_video(archive: Archive, url: str, progress: Progress = _quiet) -> Vide
     try:
         with archive.lock_for(url):  # the same URL from two articles at once: one download
             report.id = ensure_video(archive, url, report, progress)
-    except ArchiverError as e:
-        report.status, report.error = "failed", str(e)
+    except Exception as e:  # noqa: BLE001 (an OS error or a library's bug fails this video alone)
+        report.status, report.error = "failed", error_line(e, url)
         archive.catalog.upsert_video(failed_video_id(url), url=url, stage="download", status="failed",
-                                     error=str(e))
+                                     error=report.error)
         return report
     archive.catalog.delete_video(failed_video_id(url))
     return report
@@ -366,9 +416,9 @@ def finish_video(archive: Archive, report: VideoReport, progress: Progress = _qu
             transcript = ensure_speakers(archive, transcript, report, audio, progress)
             index_video(archive, transcript)
         return transcript
-    except ArchiverError as e:
-        report.status, report.error = "failed", str(e)
-        archive.catalog.upsert_video(report.id, status="failed", error=str(e))
+    except Exception as e:  # noqa: BLE001
+        report.status, report.error = "failed", error_line(e, report.url)
+        archive.catalog.upsert_video(report.id, status="failed", error=report.error)  # at the stage it reached
         return None
 
 
@@ -381,26 +431,39 @@ class Fetched:
 
 
 def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet,
-                  base_url: str | None = None) -> Fetched:
-    """The network half of an article: read it, keep the original, download its videos."""
-    report = ArticleReport(None, source)
+                  base_url: str | None = None, spelled: str | None = None) -> Fetched:
+    """The network half of an article: read it, keep the original, download its videos.
+    `source` is canonical (see canonical_source), `spelled` as the user gave it."""
+    report = ArticleReport(None, spelled or source)
     catalog, layout = archive.catalog, archive.layout
     cfg = archive.config["download"]
+    article_id = _article_id(catalog, source, spelled or source)
+    known = catalog.article(article_id)
+    pages: list = []  # the HTTP exchange of a URL source
     try:
         progress(f"reading {source}")
-        article, original, file_name = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url)
-    except ArchiverError as e:
-        report.status, report.error = "failed", str(e)
-        known = catalog.article(article_id_for(source))
+        with archive.host_slot(source):
+            article, original, file_name = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url,
+                                                        on_fetch=pages.append)
+        article.id = article_id
+        article.links.extend(_manual_links(article, extra_videos))
+        page = pages[-1] if pages else None
+        written = _keep_original(archive, article.id, file_name, original)
+        atomic_write_json(layout.article_json(article.id), article.to_dict())
+        if archive.capture:
+            custody = provenance.source_steps(page, source, layout.article_dir(article.id) / file_name,
+                                              layout.article_json(article.id))
+            if not written:
+                custody[0]["note"] = "the same bytes as the original kept before: not rewritten"
+            provenance.append(layout.article_dir(article.id) / provenance.FILE,
+                              {"kind": "article", "id": article.id, "source": source}, *custody)
+    except Exception as e:  # noqa: BLE001 (an OS error or a parser's bug fails this article alone)
+        report.status, report.error = "failed", error_line(e, source)
         if not known or known["status"] != "ok":  # an archived copy stays good when its page is gone
-            catalog.upsert_article(article_id_for(source), source=source, stage="fetch", status="failed",
-                                   error=str(e))
+            catalog.upsert_article(article_id, stage="fetch", status="failed", error=report.error,
+                                   **({} if known else {"source": source}))
         return Fetched(report)
-    article.links.extend(_manual_links(article, extra_videos))
     report.id, report.title = article.id, article.title
-    atomic_write_bytes(layout.article_dir(article.id) / file_name, original)
-    atomic_write_json(layout.article_json(article.id), article.to_dict())
-    known = catalog.article(article.id)
     progress_fields = {} if known and known["status"] == "ok" else \
         {"stage": "videos", "status": "running", "error": None, "note": None}  # an archived one stays ok
     catalog.upsert_article(article.id, source=source, title=article.title, date=article.date,
@@ -409,7 +472,74 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
         video_report = fetch_video(archive, link.url, progress)
         report.videos.append(video_report)
         catalog.set_link(article.id, link.url, position, video_report.id, video_report.status, video_report.error)
+    if archive.capture:
+        progress(f"reading {source}: web archive")
+        try:
+            capture_article(archive, article, report, page, layout.article_dir(article.id) / file_name,
+                            changed=written)
+        except Exception as e:  # noqa: BLE001 (its videos are still transcribed; the article is failed)
+            report.status, report.error = "failed", error_line(e, source)
     return Fetched(report, article)
+
+
+def _article_id(catalog: Catalog, source: str, spelled: str) -> str:
+    """The article id of a canonical source: the one the catalog has for it; else, in an archive
+    made before sources were canonical, the one made from the same spelling (a relative path, a
+    URL with its #fragment), which this add adopts; else a new one."""
+    row = catalog.article_by_source(source)
+    if row:
+        return row["id"]
+    earlier = article_id_for(spelled)
+    return earlier if spelled != source and catalog.article(earlier) else article_id_for(source)
+
+
+def _keep_original(archive: Archive, article_id: str, file_name: str, original: bytes) -> bool:
+    """Write the page as fetched, unless the archive already holds these very bytes. An earlier
+    capture with other bytes is kept under earlier/<its time>/, never overwritten. True: written."""
+    import hashlib
+
+    folder = archive.layout.article_dir(article_id)
+    path = folder / file_name
+    if path.exists() and sha256_file(path) == hashlib.sha256(original).hexdigest():
+        return False
+    earlier = [p for p in (*folder.glob("source.*"), folder / capture.PAGE_WACZ) if p.is_file()]
+    if earlier:
+        stamp = dt.datetime.fromtimestamp(earlier[0].stat().st_mtime, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        keep = folder / "earlier" / stamp
+        keep.mkdir(parents=True, exist_ok=True)
+        for old in earlier:
+            old.rename(keep / old.name)
+    atomic_write_bytes(path, original)
+    os.chmod(path, 0o444)
+    return True
+
+
+def capture_article(archive: Archive, article: Article, report: ArticleReport, page, original: Path,
+                    changed: bool) -> None:
+    """page.wacz: the page's HTTP exchange (or the local file) and every archived video."""
+    folder = archive.layout.article_dir(article.id)
+    target = folder / capture.PAGE_WACZ
+    videos = []
+    for link, video in zip(article.links, report.videos):
+        media = archive.media_path(video.id) if video.status == "ok" else None
+        if media is None or not media.exists():
+            continue
+        custody = provenance.last_step(archive.layout.media_dir(video.id) / provenance.FILE, "download") or {}
+        http = custody.get("http") or []
+        videos.append(capture.VideoCapture(link.url, media, archive.catalog.video(video.id)["sha256"],
+                                           archive.layout.media_dir(video.id) / "info.json",
+                                           http[0] if len(http) == 1 and custody.get("url") == link.url else None))
+    recorded = provenance.last_step(folder / provenance.FILE, "capture") or {}
+    wanted = sorted(v.sha256 for v in videos)
+    if target.exists() and not changed and recorded.get("videos_sha256") == wanted:
+        return  # the same page and the same videos as the capture kept before
+    sha256 = capture.write_wacz(target, article.id, article.title, page, videos=videos,
+                                local_source=Path(article.source).expanduser().resolve() if page is None else None,
+                                local_bytes=original.read_bytes() if page is None else None)
+    provenance.append(folder / provenance.FILE, {}, provenance.step(
+        "capture", output=provenance.file_entry(target, sha256=sha256), videos_sha256=wanted,
+        records={v.url: ("response" if capture.plain_http(v) else "resource") for v in videos},
+        software=provenance.software("transcript-archiver", "warcio", "cdxj-indexer")))
 
 
 def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _quiet,
@@ -425,8 +555,14 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
                                  video_report.error)
         if transcript is not None:
             transcripts[video_report.id] = transcript
-    progress(f"aligning {article.id}")
-    align_and_index(archive, article, transcripts)
+    try:
+        progress(f"aligning {article.id}")
+        archive.catalog.upsert_article(article.id, stage="align")
+        align_and_index(archive, article, transcripts)
+    except Exception as e:  # noqa: BLE001
+        report.status, report.error = "failed", error_line(e, report.url)
+        archive.catalog.upsert_article(article.id, status="failed", error=report.error)  # at the stage it reached
+        return report
     failed = [v for v in report.videos if v.status != "ok"]
     if failed:  # one line that names the article and what went wrong with its video
         report.status = "failed"
@@ -434,7 +570,7 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
             f"{report.url}: {len(failed)} of {len(report.videos)} videos failed; first: {failed[0].error}"
     elif not article.links:
         report.note = "no video found in the article; archived the text only (attach one with --video)"
-    archive.catalog.upsert_article(article.id, stage="done", status="failed" if failed else "ok",
+    archive.catalog.upsert_article(article.id, stage="done", status=report.status,  # failed: also by its capture
                                    error=report.error, note=report.note)
     return report
 
@@ -446,25 +582,21 @@ def _manual_links(article: Article, extra_videos: list[str]):
     known = {link.url for link in article.links}
     out = []
     for video in extra_videos:
-        url = _source_key(video)
+        url = canonical_source(video)
         if url not in known:
             out.append(VideoLink(url, "manual"))
             known.add(url)
     return out
 
 
-def _source_key(source: str) -> str:
-    return source if "://" in source else str(Path(source).expanduser().resolve())
-
-
 def _unique_sources(sources: list[str]) -> dict[str, str]:
-    """source -> key (absolute path for files); the same source twice in one call is kept once."""
-    keys: dict[str, str] = {}
-    for source in (s.strip() for s in sources):
-        key = _source_key(source) if source else ""
-        if source and key not in keys.values():
-            keys[source] = key
-    return keys
+    """canonical source -> as the user first spelled it: the same source twice in one call,
+    however spelled, is archived once."""
+    batch: dict[str, str] = {}
+    for spelled in (s.strip() for s in sources):
+        if spelled:
+            batch.setdefault(canonical_source(spelled), spelled)
+    return batch
 
 
 def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript]) -> None:
@@ -476,7 +608,15 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
     alignments = align(article, transcripts, threshold=cfg["threshold"], snap_to_speech=cfg["snap_to_speech"]) \
         if transcripts else []
     for alignment in alignments:
-        atomic_write_json(archive.layout.alignment_json(article.id, alignment.video_id), alignment.to_dict())
+        path = archive.layout.alignment_json(article.id, alignment.video_id)
+        atomic_write_json(path, alignment.to_dict())
+        if archive.capture:
+            row = archive.catalog.video(alignment.video_id)
+            transcript = archive.layout.transcript_json(alignment.video_id, row["engine"], row["model"]) \
+                if row and row["engine"] else None
+            provenance.append(archive.layout.article_dir(article.id) / provenance.FILE, {}, provenance.align_step(
+                archive.layout.article_json(article.id), transcript if transcript and transcript.exists() else None,
+                path, {"threshold": cfg["threshold"], "snap_to_speech": cfg["snap_to_speech"]}))
     sentences = [s for a in alignments for s in a.sentences]
     names = {vid: speaker_names(archive, vid) for vid in transcripts}
     counts = replace(archive.layout.index_dir, {article.id: article_documents(article, sentences, names)})
@@ -507,21 +647,20 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
 
     _, speakers_note = speakers.wanted(archive.config["transcribe"].get("diarize", "auto"))  # fails early
     archive.clean_temp_files()
-    keys = _unique_sources(sources)
+    batch = _unique_sources(sources)
 
     def unexpected(source: str, e: Exception, fetched: Fetched | None = None) -> Fetched:
-        """A bug or an OS error in one item is that item's failure, not the batch's."""
+        """What escapes the stages (they record their own failures) is still this item's alone."""
         report = fetched.report if fetched else (
-            VideoReport(None, source) if is_video_source(source) else ArticleReport(None, source))
-        report.status, report.error = "failed", f"{source}: unexpected {type(e).__name__}: {e}"
+            VideoReport(None, batch[source]) if is_video_source(source) else ArticleReport(None, batch[source]))
+        report.status, report.error = "failed", error_line(e, batch[source])
         return Fetched(report)
 
     def fetch(source: str) -> Fetched:
         try:
-            with archive.host_slot(source):
-                if is_video_source(source):
-                    return Fetched(fetch_video(archive, keys[source], progress))
-                return fetch_article(archive, source, videos or [], progress, base_url)
+            if is_video_source(source):
+                return Fetched(fetch_video(archive, source, progress))
+            return fetch_article(archive, source, videos or [], progress, base_url=base_url, spelled=batch[source])
         except Exception as e:  # noqa: BLE001 (reported per item, with its type)
             return unexpected(source, e)
 
@@ -529,7 +668,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
         try:
             if isinstance(fetched.report, VideoReport):
                 finish_video(archive, fetched.report, progress, options)
-                fetched.report.url = source
+                fetched.report.url = batch[source]
                 archive.catalog.set_source(source, fetched.report.id)
                 return fetched.report
             return finish_article(archive, fetched, progress, options)
@@ -538,7 +677,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
 
     results: dict[str, ArticleReport | VideoReport] = {}
     if jobs <= 1:
-        for source in keys:
+        for source in batch:
             results[source] = finish(source, fetch(source))
             if on_item:
                 on_item()
@@ -550,9 +689,8 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
         transcribers = 2 if cores >= 2 and options.engine == "faster-whisper" else 1
         if transcribers > 1:
             options = replace(options, cpu_threads=max(1, cores // transcribers), workers=transcribers)
-        with ThreadPoolExecutor(jobs, thread_name_prefix="fetch") as fetchers, \
-                ThreadPoolExecutor(transcribers, thread_name_prefix="transcribe") as cpu:
-            fetching = {fetchers.submit(fetch, source): source for source in keys}
+        with _pool(jobs, "fetch") as fetchers, _pool(transcribers, "transcribe") as cpu:
+            fetching = {fetchers.submit(fetch, source): source for source in batch}
             finishing = []
             for done in as_completed(fetching):
                 source = fetching[done]
@@ -563,13 +701,26 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
                     on_item()
 
     report = AddReport(notes=[speakers_note] if speakers_note else [])
-    for source in keys:  # the order the user gave
+    for source in batch:  # the order the user gave
         item = results[source]
         (report.videos if isinstance(item, VideoReport) else report.articles).append(item)
         if item.error:
             report.errors.append(item.error)
     archive.clean_temp_files()
     return report
+
+
+@contextmanager
+def _pool(workers: int, name: str):
+    """A thread pool that, on Ctrl-C or SIGTERM, starts nothing more and waits for nothing
+    (a `with ThreadPoolExecutor` would run the whole rest of the batch first)."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix=name)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 @dataclass
@@ -587,13 +738,13 @@ def plan(sources: list[str], videos: list[str] | None = None, config: dict[str, 
 
     cfg = (config or config_mod.load())["download"]
     report = AddReport()
-    for source, key in _unique_sources(sources).items():
-        if is_video_source(source):
+    for key, source in _unique_sources(sources).items():
+        if is_video_source(key):
             report.videos.append(VideoReport(None, key, status="planned"))
             continue
-        item = ArticleReport(article_id_for(source), source, status="planned")
+        item = ArticleReport(article_id_for(key), source, status="planned")
         try:
-            article, _, _ = read_article(source, cfg["timeout"], cfg["retries"], base_url=base_url)
+            article, _, _ = read_article(key, cfg["timeout"], cfg["retries"], base_url=base_url)
         except ArchiverError as e:
             item.status, item.error = "failed", str(e)
             report.errors.append(str(e))

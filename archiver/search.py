@@ -47,8 +47,6 @@ class SearchArchive:
 
 def open_readonly(root: str | Path | None, config: dict[str, Any]) -> SearchArchive:
     layout = Layout(root or config["archive"]["path"])
-    if not layout.catalog.exists():
-        raise ArchiverError(f"no archive at {layout.root}; run `archiver add` first or pass --archive DIR")
     return SearchArchive(layout, Catalog(layout.catalog, readonly=True), config)
 
 

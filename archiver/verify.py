@@ -1,9 +1,12 @@
-"""Check an exported bundle (a directory or a .zip) against its manifest.json.
+"""Check an exported bundle (a directory or a .zip): its files, its signature, its timestamp.
 
 The manifest lists every file of the bundle with its sha256 and size. A file that is
-missing, changed, or present but not listed is a problem, named one per line. The
-manifest itself is not signed: compare its sha256 (printed on success) with the one the
-sender gave you to know that the manifest is theirs.
+missing, changed, or present but not listed is a problem, named one per line. The manifest
+is signed (Ed25519, archiver/signing.py): a bad or missing signature is a problem, and the
+signing key's fingerprint is reported; when the reviewer says which key to expect (a key
+file, a fingerprint, or the archive that made the bundle), a bundle signed by any other key
+is a problem too. A timestamp (manifest.json.tsr, RFC 3161) is checked when present.
+SHA256SUMS must agree with the files, but it is never what verify trusts.
 """
 from __future__ import annotations
 
@@ -19,6 +22,11 @@ from typing import Any, BinaryIO
 from .errors import ArchiverError
 
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.json.sig"
+TSR = "manifest.json.tsr"
+SUMS = "SHA256SUMS"
+VERIFY_TXT = "VERIFY.txt"
+OUTSIDE_MANIFEST = {MANIFEST, SIGNATURE, TSR, SUMS}  # written after the manifest, about it
 BUNDLE_FORMAT = "transcript-archiver-bundle"
 BUNDLE_VERSION = 1
 
@@ -31,6 +39,9 @@ class VerifyReport:
     articles: int = 0
     videos: int = 0
     problems: list[str] = field(default_factory=list)
+    fingerprint: str | None = None  # of the key that signed the manifest (when the signature is good)
+    expected: str | None = None  # the fingerprint the reviewer expected, when they gave one
+    timestamp: Any = None  # timestamp.TokenCheck, or None when the bundle has none
 
     @property
     def ok(self) -> bool:
@@ -53,12 +64,12 @@ def safe_relative(path: str) -> bool:
     return not pure.is_absolute() and ".." not in pure.parts and pure.as_posix() == path
 
 
-def hash_tree(root: Path) -> list[dict[str, Any]]:
-    """Every file under root except the manifest: [{"path", "sha256", "bytes"}], sorted by path."""
+def hash_tree(root: Path, skip: set[str] = frozenset()) -> list[dict[str, Any]]:
+    """Every file under root except those in skip: [{"path", "sha256", "bytes"}], sorted by path."""
     out = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
-        if relative == MANIFEST:
+        if relative in skip:
             continue
         with open(path, "rb") as f:
             sha256, size = sha256_stream(f)
@@ -95,7 +106,7 @@ def _zip(archive: zipfile.ZipFile) -> _Bundle:
 
 
 @contextmanager
-def _open(path: Path) -> Iterator[_Bundle]:
+def open_bundle(path: Path) -> Iterator[_Bundle]:
     if path.is_dir():
         yield _directory(path)
     elif zipfile.is_zipfile(path):
@@ -108,15 +119,90 @@ def _open(path: Path) -> Iterator[_Bundle]:
 # ---------------------------------------------------------------- verify
 
 
-def verify(path: str | Path) -> VerifyReport:
+def verify(path: str | Path, expected_key=None, tsa_ca: Path | None = None) -> VerifyReport:
+    """expected_key: the Ed25519 public key (or its "sha256:..." fingerprint) the bundle must be signed with."""
     path = Path(path)
     if not path.exists():
         raise ArchiverError(f"{path}: no such file or directory")
-    with _open(path) as bundle:
-        return _verify(bundle, path)
+    with open_bundle(path) as bundle:
+        report, raw, hashes = _verify_files(bundle, path)
+        _verify_signature(bundle, raw, report, expected_key)
+        _verify_sums(bundle, hashes, report)
+        _verify_timestamp(bundle, raw, report, tsa_ca)
+        return report
 
 
-def _verify(bundle: _Bundle, path: Path) -> VerifyReport:
+def _read(bundle: _Bundle, name: str) -> bytes | None:
+    if name not in bundle.names:
+        return None
+    with bundle.open(name) as f:
+        return f.read()
+
+
+def _verify_signature(bundle: _Bundle, manifest: bytes, report: VerifyReport, expected_key) -> None:
+    from . import signing
+
+    if isinstance(expected_key, str):
+        report.expected = expected_key
+    elif expected_key is not None:
+        report.expected = signing.fingerprint(expected_key)
+    signature, pem = _read(bundle, SIGNATURE), _read(bundle, signing.KEY_FILE)
+    if signature is None:
+        report.problems.append(f"unsigned: no {SIGNATURE} (who made this manifest cannot be checked)")
+        return
+    if pem is None:
+        report.problems.append(f"unsigned: no {signing.KEY_FILE} to check {SIGNATURE} with")
+        return
+    try:
+        key = signing.load_public_key(pem, signing.KEY_FILE)
+    except ArchiverError as e:
+        report.problems.append(f"signature: {e}")
+        return
+    fingerprint = signing.fingerprint(key)
+    if len(signature) != 64 or not signing.signature_ok(key, signature, manifest):
+        report.problems.append(f"signature: {SIGNATURE} is not a valid signature of {MANIFEST} by the key in "
+                               f"{signing.KEY_FILE} ({fingerprint}); the manifest or the signature was changed")
+        return
+    report.fingerprint = fingerprint
+    if report.expected and fingerprint != report.expected:
+        report.problems.append(f"signed by another key: {fingerprint}, not the expected {report.expected} "
+                               "(re-signed by someone else?)")
+
+
+def _verify_sums(bundle: _Bundle, hashes: dict[str, str | None], report: VerifyReport) -> None:
+    raw = _read(bundle, SUMS)
+    if raw is None:
+        report.problems.append(f"missing: {SUMS}")
+        return
+    for line in raw.decode("utf-8", "replace").splitlines():
+        digest, _, name = line.partition("  ")
+        if not name:
+            report.problems.append(f"changed: {SUMS} (a line is not '<sha256>  <path>': {line[:60]!r})")
+            continue
+        if name in hashes and hashes[name] is None:
+            continue  # named already
+        actual = hashes.get(name)
+        if actual is None and name in bundle.names:
+            with bundle.open(name) as f:
+                actual = sha256_stream(f)[0]
+                hashes[name] = actual
+        if actual is not None and actual != digest:
+            report.problems.append(f"changed: {SUMS} or {name} (the file's sha256 is {actual[:12]}..., "
+                                   f"{SUMS} says {digest[:12]}...)")
+
+
+def _verify_timestamp(bundle: _Bundle, manifest: bytes, report: VerifyReport, tsa_ca: Path | None) -> None:
+    from .timestamp import check_token
+
+    token = _read(bundle, TSR)
+    if token is None:
+        return
+    report.timestamp = check_token(token, manifest, tsa_ca)
+    if not report.timestamp.ok:
+        report.problems.append(f"timestamp: {TSR}: {report.timestamp.problem}")
+
+
+def _verify_files(bundle: _Bundle, path: Path) -> tuple[VerifyReport, bytes, dict[str, str | None]]:
     if MANIFEST not in bundle.names:
         raise ArchiverError(f"{path}: no {MANIFEST}; this is not a bundle written by `archiver export`")
     with bundle.open(MANIFEST) as f:
@@ -132,6 +218,7 @@ def _verify(bundle: _Bundle, path: Path) -> VerifyReport:
                           videos=len(manifest.get("videos", [])), problems=list(bundle.problems))
     present = set(bundle.names)
     listed: set[str] = set()
+    hashes: dict[str, str | None] = {}
     for entry in entries:
         name = entry.get("path") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not safe_relative(name):
@@ -143,10 +230,11 @@ def _verify(bundle: _Bundle, path: Path) -> VerifyReport:
             continue
         with bundle.open(name) as f:
             sha256, size = sha256_stream(f)
+        hashes[name] = sha256 if sha256 == entry.get("sha256") else None  # None: already named as changed
         if sha256 != entry.get("sha256"):
             report.problems.append(f"changed: {name} (sha256 {sha256[:12]}..., manifest says {str(entry.get('sha256'))[:12]}...)")
         report.files += 1
         report.bytes += size
-    for name in sorted(present - listed - {MANIFEST}):
+    for name in sorted(present - listed - OUTSIDE_MANIFEST):
         report.problems.append(f"unexpected: {name} (not in {MANIFEST})")
-    return report
+    return report, raw, hashes

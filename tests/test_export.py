@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from archiver.media import ffmpeg_exe
+from archiver.verify import OUTSIDE_MANIFEST
 from conftest import ROOT, LoopbackServer, news_page, run_cli, run_json, seed_paragraphs
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -176,7 +177,7 @@ def test_bundle_layout_files_for_other_tools_and_manifest(seed):
 
     manifest = json.loads((bundle / "manifest.json").read_text())
     listed = {f["path"] for f in manifest["files"]}
-    on_disk = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()} - {"manifest.json"}
+    on_disk = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()} - OUTSIDE_MANIFEST
     assert listed == on_disk
     assert manifest["articles"][0]["url"] == article["url"] and manifest["articles"][0]["fetched_at"]
     assert manifest["videos"][0]["url"] == video["url"] and manifest["videos"][0]["fetched_at"]

@@ -1,7 +1,8 @@
 """The catalog: SQLite, the source of truth for what the archive holds and how far each item got.
 
 WAL mode so that `search`, `show` and `status` read while an `add` writes; a busy timeout
-so that a second writer waits instead of failing.
+so that a second writer waits instead of failing. Readers open it with SQLite's `mode=ro`,
+so that nothing they do can write, and they work on an archive they may not write to.
 """
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..errors import ArchiverError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
-    source TEXT NOT NULL,          -- as the user gave it
+    source TEXT NOT NULL,          -- the URL (without #fragment) or the absolute path of the file
     title TEXT,
     date TEXT,
     language TEXT,
@@ -47,6 +50,7 @@ CREATE TABLE IF NOT EXISTS videos (
     indexed_docs INTEGER NOT NULL DEFAULT 0,
     updated_at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
 CREATE INDEX IF NOT EXISTS videos_sha256 ON videos(sha256);
 CREATE TABLE IF NOT EXISTS video_urls (     -- every URL known to give a video, for dedup before download
     url TEXT PRIMARY KEY,
@@ -62,7 +66,7 @@ CREATE TABLE IF NOT EXISTS links (          -- article -> video, in the order th
     PRIMARY KEY (article_id, url)
 );
 CREATE TABLE IF NOT EXISTS sources (        -- a video given directly, not from an article
-    source TEXT PRIMARY KEY,
+    source TEXT PRIMARY KEY,                 -- as articles.source
     video_id TEXT
 );
 """
@@ -79,14 +83,24 @@ class Row:
             raise AttributeError(name) from None
 
 
+class WritesStopped(BaseException):
+    """A write after the writing command was interrupted (Ctrl-C, SIGTERM): the thread that
+    tries it must stop, not record anything (a BaseException, so no `except Exception` keeps it)."""
+
+
 class Catalog:
-    def __init__(self, path: Path, readonly: bool = False):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
+    def __init__(self, path: Path, readonly: bool = False, create: bool = True):
+        """readonly: for readers (nothing can write through it); create=False: for commands that
+        write to an archive but make no sense on a new one (retry, reindex)."""
+        if not path.is_file() and (readonly or not create):
+            raise ArchiverError(f"no archive at {path.parent}; run `archiver add` first or pass --archive DIR")
         self.lock = threading.RLock()  # one connection shared by the pipeline's threads
-        self.db.execute("PRAGMA busy_timeout = 60000")
-        if not readonly:
+        self.stopped = False
+        if readonly:
+            self.db = _connect_readonly(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = _connect(str(path))
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.executescript(SCHEMA)
@@ -96,6 +110,8 @@ class Catalog:
 
     def _exec(self, sql: str, args: Any = ()) -> None:
         with self.lock:
+            if self.stopped:
+                raise WritesStopped()
             self.db.execute(sql, args)
 
     def _all(self, sql: str, *args: Any) -> list[dict[str, Any]]:
@@ -114,6 +130,9 @@ class Catalog:
     # articles
     def article(self, article_id: str) -> dict[str, Any] | None:
         return self._one("SELECT * FROM articles WHERE id = ?", article_id)
+
+    def article_by_source(self, source: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM articles WHERE source = ?", source)
 
     def articles(self) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM articles ORDER BY updated_at")
@@ -199,7 +218,48 @@ class Catalog:
         matches += [("video", r["id"]) for r in self._all("SELECT id FROM videos WHERE id LIKE ? || '%'", prefix)]
         return matches[0] if len(matches) == 1 else None
 
+    def end_running(self, why: str, stop_writes: bool = False) -> None:
+        """Every row still `running` becomes `failed`, its error naming the stage it stopped in
+        and `why`, so that `status` shows it and `retry` runs it again. Only the archive's one
+        writer calls this (rows are `running` only while a writer works on them); with
+        `stop_writes`, later writes raise WritesStopped (threads still working after Ctrl-C)."""
+        reason = f": {why}; `archiver retry` resumes it"
+        with self.lock:
+            for table, name in (("articles", "source"), ("videos", "url")):
+                self._exec(f"UPDATE {table} SET status = 'failed', updated_at = ?, "
+                           f"error = {name} || ': interrupted in stage ' || stage || ? WHERE status = 'running'",
+                           (time.time(), reason))
+            self.stopped = stop_writes
+
     def iter_failures(self) -> Iterator[dict[str, Any]]:
         for kind, table in (("article", "articles"), ("video", "videos")):
             for row in self._all(f"SELECT * FROM {table} WHERE status = 'failed'"):
                 yield {"kind": kind, **row}
+
+
+def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
+    db = sqlite3.connect(target, uri=uri, timeout=60, isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA busy_timeout = 60000")
+    return db
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """mode=ro: SQLite refuses every write. A WAL database needs its -shm file to be read; when
+    no writer has it open and the directory is not ours to write (another user's archive, a
+    read-only disk), SQLite cannot create it, and then no writer can be at work either: the
+    file is read as immutable."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        db = _connect(uri, uri=True)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as e:
+            db.close()
+            if "readonly" not in str(e):
+                raise
+            db = _connect(f"{uri}&immutable=1", uri=True)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.Error as e:
+        raise ArchiverError(f"cannot read the catalog {path}: {e}; check its permissions") from e

@@ -5,10 +5,12 @@ module (faster.py, openai.py) and are loaded lazily, so importing this package i
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -85,8 +87,48 @@ def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
     return [(round(c["start"] / 16000, 3), round(c["end"] / 16000, 3)) for c in get_speech_timestamps(audio, options)]
 
 
+ENGINE_PACKAGES = {"faster-whisper": ("faster-whisper", "ctranslate2"), "openai-whisper": ("openai-whisper", "torch")}
+
+
+def weights_file(options: TranscribeOptions) -> Path | None:
+    """The file holding the model's weights, to record its sha256 (None: not on this machine)."""
+    if options.engine == "openai-whisper":
+        from .openai import checkpoint_for
+
+        return checkpoint_for(options.model)
+    from .models import resolve_ctranslate2
+
+    directory = Path(resolve_ctranslate2(options.model))
+    return directory / "model.bin" if (directory / "model.bin").is_file() else None
+
+
+@functools.cache
+def _weights_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    from ..store.files import sha256_file
+
+    return sha256_file(path)
+
+
+def made_by(audio: np.ndarray, options: TranscribeOptions, started_at: str) -> dict[str, Any]:
+    """The transcript's own provenance, taken where it runs (on a cluster worker: the worker's host)."""
+    from ..fetch import utc_now
+    from ..provenance import host, software
+
+    weights = weights_file(options)
+    stat = weights.stat() if weights else None
+    return {"host": host(), "started_at": started_at, "finished_at": utc_now(),
+            "software": software("transcript-archiver", *ENGINE_PACKAGES.get(options.engine, ())),
+            "weights": {"path": str(weights), "sha256": _weights_sha256(weights, stat.st_size, stat.st_mtime_ns),
+                        "bytes": stat.st_size} if weights else None,
+            "audio_sha256": hashlib.sha256(audio.tobytes()).hexdigest(),
+            "audio": {"sample_rate": 16000, "channels": 1, "format": "f32le", "samples": len(audio)}}
+
+
 def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions) -> Transcript:
+    from ..fetch import utc_now
+
     run = _engine(options.engine)
+    started_at = utc_now()
     started = time.perf_counter()
     result = run(audio, options)
     speech = speech_regions(audio)
@@ -102,4 +144,5 @@ def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: Tra
         cache_key=options.cache_key(media_sha256),
         speech=speech,
         seconds=round(time.perf_counter() - started, 3),
+        provenance=made_by(audio, options, started_at),
     )

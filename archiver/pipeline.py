@@ -618,8 +618,8 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
                 archive.layout.article_json(article.id), transcript if transcript and transcript.exists() else None,
                 path, {"threshold": cfg["threshold"], "snap_to_speech": cfg["snap_to_speech"]}))
     sentences = [s for a in alignments for s in a.sentences]
-    names = {vid: speaker_names(archive, vid) for vid in transcripts}
-    counts = replace(archive.layout.index_dir, {article.id: article_documents(article, sentences, names)})
+    counts = replace(archive.layout.index_dir,
+                     {article.id: article_documents(article, sentences, names_by_video(archive, transcripts))})
     archive.catalog.upsert_article(article.id, indexed_docs=counts[article.id], stage="index")
 
 
@@ -771,6 +771,10 @@ def reindex(archive: Archive) -> int:
         return _reindex(archive)
 
 
+def names_by_video(archive: Archive, video_ids) -> dict[str, dict[str, str]]:
+    return {v: speaker_names(archive, v) for v in video_ids}
+
+
 def name_speaker(archive: Archive, video_id: str, speaker: str, name: str) -> dict[str, str]:
     """`archiver speakers VIDEO S1 "Mike Pompeo"`: name a speaker ("" forgets the name) and
     re-index the video's passages and the sentences of its articles, so the name is searchable."""
@@ -795,8 +799,8 @@ def name_speaker(archive: Archive, video_id: str, speaker: str, name: str) -> di
             if archive.layout.article_json(article_id).exists():
                 article = archive.article(article_id)
                 sentences = [s for a in archive.alignments(article_id) for s in a.sentences]
-                names_by_video = {v: speaker_names(archive, v) for v in archive.catalog.video_ids_of(article_id)}
-                owners[article_id] = article_documents(article, sentences, names_by_video)
+                owners[article_id] = article_documents(article, sentences,
+                                                       names_by_video(archive, archive.catalog.video_ids_of(article_id)))
         replace(archive.layout.index_dir, owners)
         return names
 
@@ -817,8 +821,8 @@ def _reindex(archive: Archive) -> int:
             path = archive.layout.article_json(row["id"])
             if path.exists():
                 article = archive.article(row["id"])
-                names = {v: speaker_names(archive, v) for v in archive.catalog.video_ids_of(article.id)}
-                docs = article_documents(article, [s for a in archive.alignments(article.id) for s in a.sentences], names)
+                docs = article_documents(article, [s for a in archive.alignments(article.id) for s in a.sentences],
+                                         names_by_video(archive, archive.catalog.video_ids_of(article.id)))
                 counts[row["id"]] = len(docs)
                 yield row["id"], docs
 

@@ -160,3 +160,18 @@ def test_without_the_extra_auto_notes_it_once_and_true_is_one_line_naming_it(tmp
     strict = without_speakers_extra("--config", str(config), "add", str(JFK), archive=tmp_path / "other")
     assert strict.returncode == 1 and "[speakers]" in strict.stderr
     assert len(strict.stderr.strip().splitlines()) == 1 and not (tmp_path / "other" / "media").exists()
+
+
+def test_the_mel_frames_are_resemblyzers_own():
+    """speakers.mel_frames skips librosa's slow imports; it must give the encoder what
+    resemblyzer.audio.wav_to_mel_spectrogram (librosa) gives it, on a real reading."""
+    import numpy as np
+    from resemblyzer.audio import wav_to_mel_spectrogram
+
+    from archiver.speakers import mel_frames
+    from joins import decode
+
+    wav = decode(JFK)[:16000 * 3 + 77]
+    ours, theirs = mel_frames(wav), wav_to_mel_spectrogram(wav)
+    assert ours.shape == theirs.shape
+    assert np.allclose(ours, theirs, rtol=1e-4, atol=1e-6 * float(theirs.max()))

@@ -6,7 +6,7 @@
    VAD let through never become a speaker).
 2. Each tile, brought to Resemblyzer's level (-30 dBFS), is embedded by Resemblyzer's voice
    encoder (a d-vector LSTM trained with the GE2E loss; its weights ship in the PyPI
-   package, it runs on torch on the CPU). All tiles go through the LSTM as one packed batch.
+   package), converted once with torch to ONNX and run by ONNX Runtime, all tiles in one batch.
 3. The tiles of at least CLUSTER_MIN seconds are clustered by SciPy's agglomerative
    clustering (average linkage on cosine distance) cut at a distance threshold, so the number
    of speakers comes from the voices and one voice stays one speaker. A cluster with less
@@ -16,7 +16,8 @@
    that spans a change of speaker is split there; speakers are numbered S1, S2, ... in the
    order they first speak.
 
-Only this module imports resemblyzer and torch, lazily: they come with the extra [speakers]. Names are the user's, not the engine's: they live beside the transcript
+Only this module imports resemblyzer, torch and onnx (lazily, and only to convert the
+encoder once): they come with the extra [speakers]. Names are the user's, not the engine's: they live beside the transcript
 (pipeline.name_speaker), so a re-transcription keeps them.
 """
 from __future__ import annotations
@@ -30,13 +31,14 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from .errors import ArchiverError
 from .models import Segment, Transcript, Word
 
-METHOD = "resemblyzer-0.1.4-tiles1.6-agglomerative-average.1"  # bump when the output would change
+METHOD = "resemblyzer-0.1.4-onnx-tiles1.6-every-other-average.2"  # bump when the output would change
 RATE = 16000
 TILE = 1.6  # seconds: Resemblyzer's partial utterance
 FRAMES = 160  # its mel frames
@@ -65,7 +67,7 @@ class DiarizeOptions:
 
 
 def installed() -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in ("resemblyzer", "torch"))
+    return all(importlib.util.find_spec(m) is not None for m in ("resemblyzer", "torch", "onnx", "onnxruntime"))
 
 
 def wanted(setting: object) -> tuple[bool, str | None]:
@@ -90,40 +92,71 @@ _LOADING = threading.Lock()
 
 
 def load_encoder():
-    """Resemblyzer's voice encoder, loaded once per process (two transcription threads share it)."""
+    """Resemblyzer's voice encoder as an ONNX Runtime session, loaded once per process (two
+    transcription threads share it)."""
     with _LOADING:
         return _load_encoder()
 
 
 @functools.cache
 def _load_encoder():
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    return onnxruntime.InferenceSession(str(encoder_onnx()), options, providers=["CPUExecutionProvider"])
+
+
+def encoder_onnx() -> Path:
+    """Resemblyzer's weights (pretrained.pt in its package) converted once to ONNX, in the user
+    cache, keyed by the weights' sha256. ONNX Runtime, which faster-whisper's VAD has loaded
+    already, runs the LSTM about 8 times faster than torch on the CPU, and an `add` then
+    never imports torch (seconds of its own): torch runs only for this one conversion.
+    The conversion is exact (outputs equal to 1e-6; tests/test_speakers.py)."""
+    from .store.files import atomic_write_bytes, sha256_file
+    from .transcribe.models import cache_dir
+
+    spec = importlib.util.find_spec("resemblyzer")
+    weights = Path(spec.origin).parent / "pretrained.pt"
+    target = cache_dir() / "speakers" / f"resemblyzer-{sha256_file(weights)[:16]}.onnx"
+    if not target.exists():
+        atomic_write_bytes(target, convert(weights))
+    return target
+
+
+def convert(weights: Path) -> bytes:
+    import io
+
     with warnings.catch_warnings():  # webrtcvad (imported by resemblyzer) warns about pkg_resources
         warnings.simplefilter("ignore")
         import torch
         from resemblyzer import VoiceEncoder
 
-    torch.set_num_threads(os.cpu_count() or 1)
-    return VoiceEncoder("cpu", verbose=False)
+        encoder = VoiceEncoder("cpu", verbose=False, weights_fpath=weights).eval()
+        out = io.BytesIO()
+        torch.onnx.export(encoder, (torch.zeros(1, FRAMES, N_MELS),), out, input_names=["mels"],
+                          output_names=["embeddings"], dynamic_axes={"mels": {0: "tiles"}, "embeddings": {0: "tiles"}},
+                          opset_version=17, dynamo=False)
+    return out.getvalue()
 
 
 def prepare() -> None:
-    """Load the encoder in the background (torch's import is slow) while transcription runs."""
+    """Load the encoder in the background (the first time, convert it) while transcription runs."""
     threading.Thread(target=load_encoder, name="speakers-load", daemon=True).start()
 
 
 def embed(audio: np.ndarray, tiles: list[tuple[float, float]]) -> np.ndarray:
     """One L2-normed 256-d voice embedding per tile (start, end in seconds). Every tile goes in
-    as FRAMES mel frames, a shorter one after zeros (so the LSTM's last state is its speech):
-    one batch of equal lengths runs 3-4 times faster on the CPU than a packed one."""
-    import torch
-
-    encoder = load_encoder()
+    as FRAMES mel frames, a shorter one after zeros (so the LSTM's last state is its speech).
+    The mel spectrogram is computed once for the whole audio and each tile's frames scaled to
+    Resemblyzer's level (a power spectrum scales with the square of the gain)."""
+    mel = mel_frames(audio)
     batch = np.zeros((len(tiles), FRAMES, N_MELS), np.float32)
     for i, (a, b) in enumerate(tiles):
-        mel = mel_frames(_level(audio[int(a * RATE):int(b * RATE)]))[:FRAMES]
-        batch[i, FRAMES - len(mel):] = mel
-    with torch.no_grad():
-        return encoder(torch.from_numpy(batch)).numpy()
+        first, last = int(a * RATE), int(b * RATE)
+        frames = mel[first // HOP: first // HOP + min(FRAMES, 1 + (last - first) // HOP)]
+        batch[i, FRAMES - len(frames):] = frames * _gain(audio[first:last]) ** 2
+    return load_encoder().run(None, {"mels": batch})[0]
 
 
 N_FFT, HOP, N_MELS = 400, 160, 40  # Resemblyzer's hparams: 25 ms windows every 10 ms, 40 mel bands
@@ -160,9 +193,10 @@ def _mel_filters() -> np.ndarray:
     return weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]
 
 
-def _level(wav: np.ndarray) -> np.ndarray:
+def _gain(wav: np.ndarray) -> float:
+    """What brings `wav` to LEVEL_DBFS (RMS), as resemblyzer.audio.normalize_volume does."""
     rms = float(np.sqrt(np.mean(wav.astype(np.float64) ** 2))) if len(wav) else 0.0
-    return wav if rms < 1e-6 else (wav * (10 ** (LEVEL_DBFS / 20) / rms)).astype(np.float32)
+    return 1.0 if rms < 1e-6 else 10 ** (LEVEL_DBFS / 20) / rms
 
 
 # ---------------------------------------------------------------- where to listen

@@ -175,3 +175,22 @@ def test_the_mel_frames_are_resemblyzers_own():
     ours, theirs = mel_frames(wav), wav_to_mel_spectrogram(wav)
     assert ours.shape == theirs.shape
     assert np.allclose(ours, theirs, rtol=1e-4, atol=1e-6 * float(theirs.max()))
+
+
+def test_the_onnx_encoder_is_resemblyzers_own():
+    """The ONNX copy of the voice encoder (converted once, run by ONNX Runtime) gives what
+    Resemblyzer's torch model gives, on real speech."""
+    import numpy as np
+    import torch
+    from resemblyzer import VoiceEncoder
+
+    from archiver.speakers import FRAMES, encoder_onnx, load_encoder, mel_frames
+    from joins import decode
+
+    assert encoder_onnx().exists()
+    wav = decode(JFK)
+    mels = np.stack([mel_frames(wav[k * 8000: k * 8000 + 25600])[:FRAMES] for k in range(4)])
+    ours = load_encoder().run(None, {"mels": mels})[0]
+    with torch.no_grad():
+        theirs = VoiceEncoder("cpu", verbose=False)(torch.from_numpy(mels)).numpy()
+    assert np.abs(ours - theirs).max() < 1e-5

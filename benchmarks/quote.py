@@ -37,7 +37,6 @@ done before (by the recordings above), as it is on any machine after its first d
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys

@@ -1,6 +1,6 @@
 """Alignment quality and speed on narrations that differ from the text.
 
-Builds narrations with ../shared/tools/make_narration.py (benchmarks/narrations.py: piper,
+Builds narrations with tests/support/narrate.py (benchmarks/narrations.py: piper,
 espeak-ng and flite voices, speeds 0.9-1.2, intro/outro, skipped and swapped paragraphs,
 noise, music, and one article split over two videos), archives each with the real
 pipeline (transcripts are cached in benchmarks/.cache between runs), re-aligns, and
@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
 import narrations  # noqa: E402
+from support import FIXTURES  # noqa: E402
+from support.names import NAMES as SEED_NAMES  # noqa: E402
 
 from archiver import config as config_mod  # noqa: E402
 from archiver.align import align, every_sentence  # noqa: E402
@@ -37,11 +39,9 @@ from archiver.pipeline import Archive, add  # noqa: E402
 from archiver.search import search  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache" / "alignment"
-SONNETS = ROOT.parent / "shared" / "fixtures" / "sonnets"
+SONNETS = FIXTURES / "sonnets"
 TARGETS = {"located": 98.0, "start_median": 0.1, "start_p90": 0.3, "end_median": 0.1, "end_p90": 0.3,
            "skipped_flagged": 100.0, "intro_attached": 0, "hour_seconds": 1.0, "names": 90.0}
-SEED_NAMES = ["al-Sukhna", "al-Tanf", "Deir Ezzor", "Homs", "Afrin", "Ahrar al-Sham", "Jisr al-Shughur",
-              "Idlib", "Pompeo", "Turkistan"]
 COMMON_CAPITALS = {"The", "A", "An", "In", "On", "At", "By", "For", "But", "And", "It", "He", "She", "They",
                    "January", "February", "March", "April", "May", "June", "July", "August", "September",
                    "October", "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",

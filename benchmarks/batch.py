@@ -42,12 +42,14 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
 import narrations  # noqa: E402
+from support import SEED as SEED_DIR  # noqa: E402
+
+from archiver.media import ffmpeg_exe  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache" / "batch"
-SEED_DIR = ROOT.parent / "shared" / "fixtures" / "seed-article"
 ARCHIVER = Path(sys.executable).parent / "archiver"
 TARGET_OVERHEAD = 0.15  # wall time at most 15% over the transcription alone
 TARGET_BUSY = 0.80  # each core at least 80% busy while the batch transcribes
@@ -65,10 +67,7 @@ class Half:
 
 def sources() -> list[tuple[str, str, Path]]:
     """(name, article key, case directory) of every narration there is: the cases and the seed fixture."""
-    out = [(c.name, c.article, narrations.build(c)) for c in narrations.CASES]
-    if (SEED_DIR / "truth.json").exists():
-        out.append(("seed-fixture", "seed", SEED_DIR))
-    return out
+    return [(c.name, c.article, narrations.build(c)) for c in narrations.CASES] + [("seed-fixture", "seed", SEED_DIR)]
 
 
 def cut_point(truth: dict) -> float:
@@ -77,12 +76,6 @@ def cut_point(truth: dict) -> float:
     gaps = [(a["end"] + b["start"]) / 2 for a, b in zip(spoken, spoken[1:])
             if a["paragraph"] != b["paragraph"] or not (a["in_article"] and b["in_article"])]
     return min(gaps, key=lambda t: abs(t - truth["duration"] / 2))
-
-
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
-    return shutil.which("ffmpeg") or imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def halves(name: str, key: str, case_dir: Path) -> list[Half]:

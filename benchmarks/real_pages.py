@@ -14,84 +14,18 @@ per ten pages. Exit code 1 when a target is missed.
 """
 from __future__ import annotations
 
-import gzip
-import json
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL = ROOT / "tests" / "fixtures" / "real"
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from support.real_pages import Score, discovered, pages, read, score  # noqa: E402 (the corpus, shared with the tests)
 
 RECALL_TARGET = 0.90
 FALSE_PER_TEN_PAGES = 1.0
-
-
-@dataclass
-class Score:
-    pages: int = 0
-    real: int = 0
-    found: int = 0  # real videos found
-    links: int = 0  # links discovery returned
-    false: list[str] = field(default_factory=list)
-    duplicates: int = 0
-    missed: list[str] = field(default_factory=list)
-
-    def add(self, other: Score) -> None:
-        for name in ("pages", "real", "found", "links", "duplicates"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.false += other.false
-        self.missed += other.missed
-
-    @property
-    def recall(self) -> float:
-        return self.found / self.real if self.real else 1.0
-
-    @property
-    def precision(self) -> float:
-        return (self.links - len(self.false)) / self.links if self.links else 1.0
-
-    @property
-    def false_per_ten(self) -> float:
-        return 10 * len(self.false) / self.pages if self.pages else 0.0
-
-    def line(self, label: str) -> str:
-        return (f"{label:<22} pages {self.pages:3}  found {self.found:3}/{self.real:<3} recall {self.recall:6.1%}  "
-                f"precision {self.precision:6.1%}  false {len(self.false):3} ({self.false_per_ten:.1f} per 10 pages)  "
-                f"duplicates {self.duplicates}")
-
-
-def pages() -> list[dict]:
-    return json.loads((REAL / "truth.json").read_text(encoding="utf-8"))["pages"]
-
-
-def read(name: str) -> str:
-    return gzip.decompress((REAL / "pages" / f"{name}.html.gz").read_bytes()).decode("utf-8", "replace")
-
-
-def score(page: dict, urls: list[str]) -> Score:
-    s = Score(pages=1, real=len(page["videos"]), links=len(urls))
-    hits = [0] * len(page["videos"])
-    for url in urls:
-        which = [i for i, v in enumerate(page["videos"]) if any(m.lower() in url.lower() for m in v["match"])]
-        if not which:
-            s.false.append(f"{page['name']}: {url}")
-        for i in which[:1]:
-            hits[i] += 1
-    s.found = sum(1 for h in hits if h)
-    s.duplicates = sum(h - 1 for h in hits if h > 1)
-    s.missed = [f"{page['name']}: {v['match'][0]} ({'; '.join(v['appears_as'])})"
-                for v, h in zip(page["videos"], hits) if not h]
-    return s
-
-
-def discovered(page: dict, html: str) -> list[str]:
-    from archiver.discover import base_for, discover_html
-
-    return [link.url for link in discover_html(html, base_for(html, url=page["url"]))]
 
 
 def baseline(page: dict, html: str) -> list[str]:

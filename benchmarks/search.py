@@ -7,7 +7,7 @@ misheard-names figure on the seed narration and the CLI's wall time.
     python benchmarks/search.py --only names         # just the names figure
 
 The synthetic passages are made from the fixtures' own texts (the seed article, the sonnets,
-the Spanish and German readings, and benchmarks/narrations.py's articles): sentence lengths
+the Spanish and German readings, and the articles of tests/support/articles.py): sentence lengths
 are drawn from their sentences, words follow their word pairs (a bigram chain per
 language), and one word in twelve is replaced by a rarer word from a Zipf-distributed
 vocabulary of 200,000 made-up words built from the fixtures' syllables, so that the
@@ -45,9 +45,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-FIXTURES = ROOT.parent / "shared" / "fixtures"
-SEED = FIXTURES / "seed-article"
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from support import FIXTURES, SEED  # noqa: E402
+from support.articles import ARTICLES  # noqa: E402
+from support.names import names_figure  # noqa: E402
+
 CACHE = ROOT / "benchmarks" / ".cache" / "search"
 GENERATOR_VERSION = "1"  # bump when the corpus generator changes, so caches are rebuilt
 
@@ -57,8 +60,6 @@ TARGET_INCREMENTAL_S = 2.0  # one article added to a 1M index
 TARGET_CLI_S = 0.5  # `archiver search` on a small archive, whole process
 TARGET_NAMES = 8  # of 10 seed names in the top 3 at the right time
 
-NAMES = ["al-Sukhna", "al-Tanf", "Deir Ezzor", "Homs", "Afrin", "Ahrar al-Sham", "Jisr al-Shughur", "Idlib",
-         "Pompeo", "Turkistan"]
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 
 
@@ -67,8 +68,6 @@ SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 
 def fixture_texts() -> dict[str, list[str]]:
     """Sentences of the fixtures' texts, by language."""
-    from benchmarks.narrations import ARTICLES
-
     english: list[str] = []
     md = (SEED / "article.md").read_text(encoding="utf-8")
     md = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", md)
@@ -518,25 +517,6 @@ def seed_archive() -> Path:
     else:
         subprocess.run([str(archiver), "--archive", str(archive), "reindex"], check=True, capture_output=True)
     return archive
-
-
-def names_figure(archive: Path) -> tuple[int, list[str]]:
-    """How many of the seed's ten names `archiver search NAME` puts in its top 3 at a moment
-    inside a sentence that says the name (truth.json, 1 s tolerance)."""
-    truth = json.loads((SEED / "truth.json").read_text(encoding="utf-8"))["sentences"]
-    archiver = Path(sys.executable).parent / "archiver"
-    found, lines = 0, []
-    for name in NAMES:
-        spans = [(s["start"], s["end"]) for s in truth if name.lower() in s["text"].lower()]
-        out = subprocess.run([str(archiver), "--archive", str(archive), "search", name, "--limit", "3", "--json"],
-                             capture_output=True, text=True, check=True)
-        hits = json.loads(out.stdout)["hits"]
-        good = [h for h in hits if h["start"] is not None and any(a - 1 <= h["start"] <= b + 1 for a, b in spans)]
-        found += bool(good)
-        best = good[0] if good else (hits[0] if hits else None)
-        what = f"{best['start']:.1f}s {' '.join(best['snippet'].split())[:60]!r}" if best else "no hit"
-        lines.append(f"  {'ok  ' if good else 'MISS'} {name:16} {what}".replace("\x02", "[").replace("\x03", "]"))
-    return found, lines
 
 
 def cli_wall_time(archive: Path, runs: int = 7) -> list[float]:

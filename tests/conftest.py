@@ -1,5 +1,8 @@
-"""Shared test fixtures: the real inputs in ../shared/fixtures, a loopback HTTP server
-that the tests start and stop themselves, and the real `archiver` command."""
+"""Shared test fixtures: the real inputs in tests/fixtures, a loopback HTTP server that the
+tests start and stop themselves, and the real `archiver` command.
+
+FIXTURES and SEED are the paths every test names fixtures by (defined once, in
+tests/support/, which the benchmarks import too)."""
 from __future__ import annotations
 
 import html
@@ -16,9 +19,9 @@ from typing import Callable
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures"
-SEED = FIXTURES / "seed-article"
+from support import FIXTURES, ROOT, SEED  # noqa: F401 (re-exported: tests import them from here)
+from support.articles import ARTICLES
+
 ARCHIVER = Path(sys.executable).parent / "archiver"
 
 
@@ -27,10 +30,7 @@ def seed_truth() -> dict:
 
 
 def seed_paragraphs() -> list[str]:
-    paragraphs: dict[int, list[str]] = {}
-    for s in seed_truth()["sentences"]:
-        paragraphs.setdefault(s["paragraph"], []).append(s["text"])
-    return [" ".join(p) for _, p in sorted(paragraphs.items())]
+    return list(ARTICLES["seed"].paragraphs)
 
 
 def news_page(title: str, paragraphs: list[str], video_html: str, where: int = 2) -> str:

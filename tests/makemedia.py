@@ -1,11 +1,11 @@
-"""Short media for the reliability tests and the batch benchmark, made on the spot.
+"""Short media for the reliability tests, made on the spot.
 
-Narrations come from ../shared/tools/make_narration.py with the espeak-ng voice (under a
-second for a few sentences), so every clip carries exact sentence truth; the texts are
-the articles of benchmarks/narrations.py cut into short pieces. Without espeak-ng, the
-pieces are cut from the seed fixture's narration at its sentence times instead. The odd
-inputs (a silent video, a video without sound, an audio-only file, a corrupt MP4) come
-from ffmpeg.
+Narrations come from the generator in tests/support/narrate.py with espeak-ng voices
+(under a second for a few sentences), so every clip carries exact sentence truth; the
+texts are the articles of tests/support/articles.py cut into short pieces. Without
+espeak-ng, the pieces are cut from the seed fixture's narration at its sentence times
+instead. The odd inputs (a silent video, a video without sound, an audio-only file, a
+corrupt MP4) come from ffmpeg.
 """
 from __future__ import annotations
 
@@ -13,30 +13,15 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import narrations  # noqa: E402
+from support import SEED, ffmpeg
+from support import narrate as generator
+from support.articles import ARTICLES
 
 VOICES = ("espeak:en-us", "espeak:en-gb-x-rp", "espeak:en+m3", "espeak:en-us+f2")
-SEED = ROOT.parent / "shared" / "fixtures" / "seed-article"
-
-
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True,
-                   stdin=subprocess.DEVNULL)
 
 
 @dataclass
@@ -60,15 +45,15 @@ class Piece:
 def pieces(count: int, sentences: int = 2) -> list[Piece]:
     """`count` short articles: runs of `sentences` sentences from the narrations' articles,
     one paragraph each, no two alike."""
-    split = narrations.split_sentences()
-    pools = [[s for p in a.paragraphs for s in split(p)] for a in narrations.ARTICLES.values() if a.paragraphs]
+    articles = [a for a in ARTICLES.values() if a.paragraphs]
+    pools = [[s for p in a.paragraphs for s in generator.sentences(p)] for a in articles]
     out: list[Piece] = []
     offset = 0
     while len(out) < count:
         for n, pool in enumerate(pools):
             start = offset * sentences
             if start + sentences <= len(pool) and len(out) < count:
-                article = list(narrations.ARTICLES.values())[n]
+                article = articles[n]
                 text = " ".join(pool[start:start + sentences])
                 out.append(Piece(f"{article.name}-{offset}", f"{article.title} (part {offset + 1})", [text]))
         offset += 1
@@ -78,15 +63,9 @@ def pieces(count: int, sentences: int = 2) -> list[Piece]:
 
 
 def narrate(piece: Piece, out_dir: Path, voice: str = VOICES[0], speed: float = 1.1) -> Piece:
-    """Read the piece aloud into out_dir (narration.mp4, truth.json, article.txt)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if not (out_dir / "narration.mp4").exists():
-        text = out_dir / "article.txt"
-        text.write_text("\n\n".join(piece.paragraphs) + "\n", encoding="utf-8")
-        with tempfile.TemporaryDirectory() as bindir:
-            subprocess.run([sys.executable, str(narrations.MAKE_NARRATION), str(text), str(out_dir),
-                            "--voice", voice, "--speed", str(speed), "--lead-in", "0.3"],
-                           check=True, env=narrations.ffmpeg_path_env(Path(bindir)), stdout=subprocess.DEVNULL)
+    """Read the piece aloud into out_dir (narration.mp4, truth.json)."""
+    if not (out_dir / "truth.json").exists():
+        generator.narrate("\n\n".join(piece.paragraphs), out_dir, voice=voice, speed=speed, lead_in=0.3)
     piece.directory = out_dir
     return piece
 
@@ -96,7 +75,10 @@ def narrated(count: int, root: Path, sentences: int = 2) -> list[Piece]:
     turn; cuts of the seed fixture's narration when espeak-ng is not installed)."""
     if not shutil.which("espeak-ng"):
         return seed_cuts(count, root)
-    return [narrate(p, root / p.name, VOICES[i % len(VOICES)]) for i, p in enumerate(pieces(count, sentences))]
+    # Two at a time: each narration is mostly espeak-ng and ffmpeg processes, one core each.
+    voices = [VOICES[i % len(VOICES)] for i in range(count)]
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(lambda piece, voice: narrate(piece, root / piece.name, voice), pieces(count, sentences), voices))
 
 
 def seed_cuts(count: int, root: Path) -> list[Piece]:
@@ -117,7 +99,7 @@ def seed_cuts(count: int, root: Path) -> list[Piece]:
         shifted = [{**s, "start": round(s["start"] - start, 3), "end": round(s["end"] - start, 3)} for s in group]
         (directory / "truth.json").write_text(json.dumps({"duration": round(end - start, 3), "sentences": shifted}),
                                               encoding="utf-8")
-        out.append(Piece(directory.name, f"{narrations.SEED.title} (part {i + 1})",
+        out.append(Piece(directory.name, f"{ARTICLES['seed'].title} (part {i + 1})",
                          [" ".join(s["text"] for s in group)], directory))
     return out
 

@@ -2,7 +2,6 @@
 placeholders, no local file named by a page, `add --dry-run`, `--base-url`."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,10 +9,8 @@ import pytest
 from archiver.discover import base_for, discover_html, discover_links
 from archiver.discover.urls import Base
 from archiver.models import Article
-from conftest import ROOT, SEED, LoopbackServer, news_page, run_cli, run_json, seed_paragraphs
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import real_pages  # noqa: E402
+from conftest import SEED, LoopbackServer, news_page, run_cli, run_json, seed_paragraphs
+from support import real_pages
 
 PAGES = {p["name"]: p for p in real_pages.pages()}
 

@@ -9,7 +9,7 @@ Each section is a function that prints its figures and returns its targets as
 (below); `names` and `translation` are to come, as functions of their own.
 
 Speakers: conversations made by joining real human readings of different people
-(tests/joins.py: the fixtures' LibriVox readers of the sonnets and of the Spanish and German
+(tests/support/joins.py: the fixtures' LibriVox readers of the sonnets and of the Spanish and German
 texts, and the real recordings of tests/fixtures/real/recordings/: LibriSpeech, Multilingual
 LibriSpeech, NST, FLEURS, and JFK's 1961 address), 1 to 4 people, turns of one to three
 phrases (about 1 to 20 s) with 0.3-0.9 s between them; and generated voices (espeak-ng,
@@ -52,13 +52,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from joins import Conversation, Voice, converse, decode, phrases  # noqa: E402
+from support import FIXTURES, SEED  # noqa: E402
+from support.joins import Conversation, Voice, converse, decode, phrases  # noqa: E402
 
-# The fixtures are moving into the repository (tests/fixtures/); until then, ../shared/fixtures.
-FIXTURES = ROOT / "tests" / "fixtures" if (ROOT / "tests" / "fixtures" / "sonnets").exists() \
-    else ROOT.parent / "shared" / "fixtures"
-SEED = FIXTURES / "seed-article"
-SOURCES = ROOT / "tests" / "fixtures" / "real" / "recordings" / "sources"
+SOURCES = FIXTURES / "real" / "recordings" / "sources"
 ARCHIVER = Path(sys.executable).parent / "archiver"
 
 WORD_ACCURACY = 0.90

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT, run_cli, run_json
-from joins import Voice, converse
+from conftest import FIXTURES, run_cli, run_json
+from support.joins import Voice, converse
 
-RECORDINGS = ROOT / "tests" / "fixtures" / "real" / "recordings"
+RECORDINGS = FIXTURES / "real" / "recordings"
 JFK = RECORDINGS / "sources" / "faster-whisper" / "jfk.opus"
 SONNETS = FIXTURES / "sonnets"
 JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
@@ -169,7 +169,7 @@ def test_the_mel_frames_are_resemblyzers_own():
     from resemblyzer.audio import wav_to_mel_spectrogram
 
     from archiver.speakers import mel_frames
-    from joins import decode
+    from support.joins import decode
 
     wav = decode(JFK)[:16000 * 3 + 77]
     ours, theirs = mel_frames(wav), wav_to_mel_spectrogram(wav)
@@ -185,7 +185,7 @@ def test_the_onnx_encoder_is_resemblyzers_own():
     from resemblyzer import VoiceEncoder
 
     from archiver.speakers import FRAMES, encoder_onnx, load_encoder, mel_frames
-    from joins import decode
+    from support.joins import decode
 
     assert encoder_onnx().exists()
     wav = decode(JFK)

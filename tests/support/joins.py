@@ -1,6 +1,6 @@
 """Conversations made by joining real recordings of different people, with who speaks when.
 
-Shared by tests/test_speakers.py and benchmarks/quote.py. A reading is cut at its own
+Shared by tests/test_speakers.py and benchmarks/quote.py (as `support.joins`). A reading is cut at its own
 pauses into phrases (runs of at least `min_pause` of 10 ms frames in the quietest third of
 the reading's range of levels, between its noise floor and its speech); turns of one or more phrases of each person are laid end to end with
 short pauses, and the sample offsets where each turn starts and ends are the truth (exact

@@ -234,12 +234,23 @@ def pooled(rows: list[Scored]) -> str:
             f"within one {within}/{len(rows)}")
 
 
+STAGES: list[tuple[float, float]] = []  # (transcription, diarization) seconds of each diarized add
+
+
 def add_seconds(media: Path, work: Path, *options: str) -> float:
+    from archiver import config as config_mod
+    from archiver.pipeline import Archive
+
     archive = Path(tempfile.mkdtemp(dir=work, prefix="seed-"))
     started = time.perf_counter()
     subprocess.run([str(ARCHIVER), "--archive", str(archive), "add", str(media), "--json", *options],
                    check=True, capture_output=True, stdin=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    opened = Archive.open(archive, config_mod.load(), readonly=True)
+    transcript = opened.transcript(opened.catalog.videos()[0]["id"])
+    if transcript.diarization:
+        STAGES.append((transcript.seconds, transcript.diarization["seconds"]))
+    return seconds
 
 
 def speakers(work: Path) -> list[tuple[str, bool]]:
@@ -271,7 +282,9 @@ def speakers(work: Path) -> list[tuple[str, bool]]:
     added = statistics.median(diarized / plain for plain, diarized in pairs) - 1
     print(f"  add of the seed narration (173 s), --no-diarize / diarized, {PAIRS} pairs: "
           + ", ".join(f"{plain:.1f} s / {diarized:.1f} s" for plain, diarized in pairs)
-          + f"; median of the pairs' ratios: +{added:.1%}")
+          + f"; median of the pairs' ratios: {added:+.1%}")
+    print("  the diarization stage itself: " + ", ".join(f"{d:.1f} s after {t:.1f} s of transcription" for t, d in STAGES)
+          + f" ({statistics.median(d / t for t, d in STAGES):.1%} of it)")
 
     real = real_tuning + real_heldout
     accuracy = lambda rs: sum(r.right for r in rs) / max(1, sum(r.words for r in rs))  # noqa: E731

@@ -45,7 +45,6 @@ FRAMES = 160  # its mel frames
 CLUSTER_MIN = 1.0  # seconds: shorter tiles are too noisy to found a speaker; they join one
 MAX_FOUNDERS = 4000  # tiles clustered at most (about 1.8 hours of speech); the others join the nearest
 LEVEL_DBFS = -30.0  # Resemblyzer's own preprocessing level (audio.normalize_volume)
-EXTRA = "speakers"
 MISSING_NOTE = ("speakers: not diarized (the extra [speakers] is not installed: "
                 "pip install 'transcript-archiver[speakers]')")
 

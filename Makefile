@@ -3,8 +3,8 @@
 # needs. Three stamps, each on top of the one before, so that a command never reinstalls
 # what an earlier one installed (`make demo` after `make test` installs nothing):
 #   core   the project and its core dependencies: all `make demo` runs on
-#   test   + PyTorch (CPU), openai-whisper and the extras the tests import
-#   bench  + the benchmarks' own packages (jiwer, the piper voice)
+#   test   + PyTorch (CPU), openai-whisper and the extras the tests import ([speakers] too)
+#   bench  + the benchmarks' own packages (jiwer, the piper voice, pyannote.metrics)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -23,7 +23,7 @@ $(CORE): pyproject.toml Makefile
 $(TEST): $(CORE)
 	# torch first, pinned: it takes the CPU wheel on disk instead of a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,evidence-test,openai-deps,multilingual,cluster]'
+	$(BIN)/pip install --quiet -e '.[test,evidence-test,openai-deps,multilingual,cluster,speakers]'
 	# openai-whisper without triton, which its CPU path never uses
 	$(BIN)/pip install --quiet --no-deps 'openai-whisper>=20240930'
 	touch $@
@@ -45,17 +45,18 @@ demo: $(CORE)
 
 # Debian packages of the tests and benchmarks: Chromium for the export bundle's browser
 # tests; espeak-ng and flite, the voices of generated narrations (tests/support/narrate.py);
-# openssl for the signature and the loopback timestamp authority (`openssl ts -reply`).
+# openssl for the signature and the loopback timestamp authority (`openssl ts -reply`); gcc
+# (as cc) for webrtcvad, a dependency of the [speakers] extra that builds from source.
 # Installed only when one is missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := chromium espeak-ng flite openssl
 system-deps:
-	@for p in $(DEBIAN_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing=1; done; \
+	@for p in $(DEBIAN_PACKAGES) cc; do command -v $$p >/dev/null 2>&1 || missing=1; done; \
 	[ -z "$$missing" ] || { \
 	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) gcc >/dev/null; }
 
-test: $(TEST) system-deps
+test: system-deps $(TEST)
 	$(BIN)/python -m pytest -q tests
 
 clean:

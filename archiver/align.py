@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import functools
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -44,6 +44,8 @@ class TranscriptTokens:
     ends: list[float] = field(default_factory=list)
     pairs: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
     claimed: list[bool] = field(default_factory=list)
+    words: list = field(default_factory=list)  # transcript.words, and when each starts (speaker_of)
+    word_starts: list[float] = field(default_factory=list)
 
     @classmethod
     def build(cls, video_id: str, transcript: Transcript, lang: str) -> TranscriptTokens:
@@ -62,6 +64,8 @@ class TranscriptTokens:
         for j in range(len(tt.tokens) - 1):
             tt.pairs[(tt.tokens[j], tt.tokens[j + 1])].append(j)
         tt.claimed = [False] * len(tt.tokens)
+        tt.words = transcript.words
+        tt.word_starts = [w.start for w in tt.words]
         return tt
 
     @functools.cached_property
@@ -379,7 +383,8 @@ def align(article: Article, transcripts: dict[str, Transcript], threshold: float
             end = estimate_end(first, last, mine, at, tt, sorted(mine))
             if snap_to_speech and tt.transcript.speech:
                 start, end = snap(start, tt.transcript.speech, "start"), snap(end, tt.transcript.speech, "end")
-            found[s] = SentenceAlignment(s, vid, round(start, 3), round(max(end, start), 3), round(score, 3))
+            found[s] = SentenceAlignment(s, vid, round(start, 3), round(max(end, start), 3), round(score, 3),
+                                         speaker_of(tt, start, end))
             heard = [mine[i].transcript_pos for i in range(first, last) if i in mine]
             for j in range(min(heard), max(heard) + 1):
                 tt.claimed[j] = True
@@ -422,6 +427,18 @@ def align(article: Article, transcripts: dict[str, Transcript], threshold: float
         sentences = sorted((a for a in found.values() if a.video_id == vid), key=lambda a: a.index)
         alignments.append(Alignment(article.id, vid, sentences, extra_speech(videos[vid], sentences), seconds))
     return alignments
+
+
+def speaker_of(tt: TranscriptTokens, start: float, end: float) -> str | None:
+    """Who says most of start..end (by the words' speakers; None when not diarized)."""
+    words = tt.words
+    if not words or not words[0].speaker:
+        return None
+    talk: Counter[str] = Counter()
+    for w in words[bisect.bisect_left(tt.word_starts, start - 1.0):bisect.bisect_right(tt.word_starts, end)]:
+        if w.speaker and start <= (w.start + w.end) / 2 <= end:
+            talk[w.speaker] += w.end - w.start
+    return talk.most_common(1)[0][0] if talk else None
 
 
 def extra_speech(tt: TranscriptTokens, sentences: list[SentenceAlignment], min_words: int = 3) -> list[ExtraSpeech]:

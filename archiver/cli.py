@@ -108,6 +108,8 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
 @click.option("--language", help="Force the spoken language (e.g. en, es); default: detect.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 32), default=1, show_default=True,
               help="Fetch articles and download videos in parallel (transcription runs alongside).")
+@click.option("--diarize/--no-diarize", default=None,
+              help="Find who speaks when (default from config: on when the extra [speakers] is installed).")
 @click.option("--cluster", metavar="tcp://HOST:PORT",
               help="Transcribe on the workers of this Dask scheduler (default from config [cluster]; '' = here).")
 @click.option("--dry-run", is_flag=True,
@@ -118,7 +120,7 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.pass_context
 @handle_errors
-def add(ctx, sources, videos, from_file, engine, model, language, jobs, cluster, dry_run, base_url, as_json):
+def add(ctx, sources, videos, from_file, engine, model, language, jobs, diarize, cluster, dry_run, base_url, as_json):
     """Archive articles (URL, .html, .md, .txt) and videos (URL or media file).
 
     Each article's linked videos are downloaded, transcribed, aligned to its text and
@@ -139,6 +141,8 @@ def add(ctx, sources, videos, from_file, engine, model, language, jobs, cluster,
     if dry_run:
         return dry_run_add(ctx, sources, list(videos), base_url, as_json)
     archive = open_archive(ctx)
+    if diarize is not None:
+        archive.config["transcribe"]["diarize"] = diarize
     options = archive.transcribe_options(engine=engine, model=model, language=language)
     report = run_with_progress(
         lambda progress, on_item: run_add(archive, sources, list(videos), options=options, progress=progress,
@@ -204,13 +208,14 @@ def add_report_json(report) -> dict[str, Any]:
         if v.status == "planned":
             return {"url": v.url, "found_by": "manual", "title": None, "status": "planned"}
         return {"id": v.id, "url": v.url, "status": v.status, "error": v.error,
-                "downloaded": v.downloaded, "transcribed": v.transcribed}
+                "downloaded": v.downloaded, "transcribed": v.transcribed, "diarized": v.diarized}
 
     return {
         "articles": [{"id": a.id, "url": a.url, "title": a.title, "status": a.status, "error": a.error,
                       "note": a.note, "videos": [video(v) for v in a.videos]} for a in report.articles],
         "videos": [video(v) for v in report.videos],
         "errors": report.errors,
+        "notes": report.notes,
     }
 
 
@@ -237,6 +242,8 @@ def print_add_report(report) -> None:
             click.echo(f"       note: {a.note}")
     for v in report.videos:
         click.echo(f"{'ok' if v.status == 'ok' else 'FAILED':6} video {one_line(v.id or v.url)}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
     for error in report.errors:
         click.echo(f"error: {one_line(error)}", err=True)
 
@@ -261,6 +268,8 @@ Filters (combine with words, or alone):
   video:ID             this video's transcript (and article sentences spoken in it)
   source:article       article sentences only; source:transcript: speech only
   lang:xx              text in this language (en, es, de, ...)
+  speaker:NAME_OR_ID   said by this speaker: an id (S1) or a name given with
+                       `archiver speakers`, whole ("Mike Pompeo") or one word
   after:DATE before:DATE   by the article's date: YYYY, YYYY-MM or YYYY-MM-DD
                        (after:2020 means from 2021; before:2020-03 means until February)
 \b
@@ -431,7 +440,8 @@ def print_article(data: dict[str, Any]) -> None:
         if s["start"] is None:
             console.print(f"[red]  not spoken[/] [dim]{escape(s['text'])}[/]")
         else:
-            console.print(f"[cyan]{clock(s['start'])}-{clock(s['end'])}[/] {escape(s['text'])}")
+            who = f"[magenta]{escape(one_line(s['speaker_name'] or s['speaker']))}:[/] " if s["speaker"] else ""
+            console.print(f"[cyan]{clock(s['start'])}-{clock(s['end'])}[/] {who}{escape(s['text'])}")
     if data["extra_speech"]:
         console.print("\n[bold]Said in the video but not in the article:[/]")
         for e in data["extra_speech"]:
@@ -451,8 +461,57 @@ def print_video(data: dict[str, Any]) -> None:
     if vad.get("removed"):
         console.print(f"[dim]VAD skipped {vad['removed_seconds']:.1f} s in {len(vad['removed'])} stretches; "
                       f"decoded again {len(vad['redecoded'])} ({vad['recovered_words']} words recovered)[/]")
+    names = {p["id"]: p["name"] for p in data["speakers"]}
+    if names:
+        console.print("[dim]speakers: " + ", ".join(f"{escape(one_line(speaker_label(p)))} {clock(p['seconds'])}"
+                                                    for p in data["speakers"]) + "[/]")
+    speaker = None
     for s in data["segments"]:
+        if s["speaker"] and s["speaker"] != speaker:  # a new turn
+            speaker = s["speaker"]
+            label = speaker_label({"id": speaker, "name": names.get(speaker)})
+            console.print(f"\n[bold magenta]{escape(one_line(label))}[/]")
         console.print(f"[cyan]{clock(s['start'])}[/] {escape(s['text'])}")
+
+
+def speaker_label(speaker: dict[str, Any]) -> str:
+    """"Mike Pompeo (S1)", or "S1" when unnamed."""
+    return f"{speaker['name']} ({speaker['id']})" if speaker.get("name") else speaker["id"]
+
+
+@main.command()
+@click.argument("video_id")
+@click.argument("speaker", required=False)
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the video's speakers as JSON on stdout.")
+@click.pass_context
+@handle_errors
+def speakers(ctx, video_id, speaker, name, as_json):
+    """List a video's speakers, or name one: archiver speakers VIDEO S1 "Mike Pompeo".
+
+    The name is the user's: it stays when the video is transcribed again, `show` and the
+    export use it, and search finds the speaker by it (speaker:"Mike Pompeo"). An empty
+    name ("") forgets it.
+    """
+    from .pipeline import name_speaker
+    from .show import show as run_show
+
+    if speaker is not None and name is None:
+        raise ArchiverError(f'give a name for {speaker}: archiver speakers {video_id} {speaker} "Full Name"')
+    archive = open_archive(ctx, readonly=speaker is None)
+    data = run_show(archive, video_id)
+    if data["kind"] != "video":
+        raise ArchiverError(f"{video_id} is an article; give one of its videos: {', '.join(v['id'] for v in data['videos'])}")
+    if speaker is not None:
+        name_speaker(archive, data["id"], speaker, name)
+        data = run_show(archive, data["id"])
+    if as_json:
+        emit_json({"id": data["id"], "speakers": data["speakers"]})
+        return
+    if not data["speakers"]:
+        click.echo(f"{data['id']}: no speakers found (add it again with diarization on: see `archiver add --help`)")
+    for p in data["speakers"]:
+        click.echo(f"{p['id']}\t{clock(p['seconds'])}\t{one_line(p['name'] or '')}")
 
 
 @main.command()

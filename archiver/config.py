@@ -25,6 +25,7 @@ FALLBACK: dict[str, Any] = {
         "vad_filter": True,
         "loudness": True,
         "recover_speech": True,
+        "diarize": "auto",
     },
     "align": {"threshold": 0.45, "snap_to_speech": True},
     "download": {"retries": 5, "timeout": 30, "max_filesize_mb": 4096},

@@ -166,13 +166,21 @@ def when(iso: str | None) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _cues(segments: list[dict[str, Any]]) -> list[tuple[float, float, str]]:
-    """Segments as (start, end, one-line text); a cue must end after it starts."""
+def speaker_labels(speakers: list[dict[str, Any]]) -> dict[str, str]:
+    """Speaker id -> what subtitles and the transcript call them: the name given with
+    `archiver speakers`, else the id; nothing for a video with one unnamed speaker."""
+    if len(speakers) < 2 and not any(p["name"] for p in speakers):
+        return {}
+    return {p["id"]: p["name"] or p["id"] for p in speakers}
+
+
+def _cues(segments: list[dict[str, Any]], labels: dict[str, str] | None = None) -> list[tuple[float, float, str, str]]:
+    """Segments as (start, end, one-line text, speaker label or ""); a cue must end after it starts."""
     out = []
     for s in segments:
         text = " ".join(s["text"].split())
         if text:
-            out.append((s["start"], max(s["end"], s["start"] + 0.01), text))
+            out.append((s["start"], max(s["end"], s["start"] + 0.01), text, (labels or {}).get(s.get("speaker"), "")))
     return out
 
 
@@ -184,20 +192,27 @@ def vtt_time(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
-def to_vtt(segments: list[dict[str, Any]]) -> str:
-    """WebVTT: cue text escapes & < > (so '-->' cannot occur in it either)."""
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(segments: list[dict[str, Any]], labels: dict[str, str] | None = None) -> str:
+    """WebVTT: cue text escapes & < > (so '-->' cannot occur in it either); the speaker is a
+    voice span (`<v Mike Pompeo>`)."""
     lines = ["WEBVTT", ""]
-    for i, (start, end, text) in enumerate(_cues(segments), 1):
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        lines += [str(i), f"{vtt_time(start)} --> {vtt_time(end)}", text, ""]
+    for i, (start, end, text, who) in enumerate(_cues(segments, labels), 1):
+        voice = f"<v {_vtt_escape(who)}>" if who else ""
+        lines += [str(i), f"{vtt_time(start)} --> {vtt_time(end)}", voice + _vtt_escape(text), ""]
     return "\n".join(lines)
 
 
-def to_srt(segments: list[dict[str, Any]]) -> str:
+def to_srt(segments: list[dict[str, Any]], labels: dict[str, str] | None = None) -> str:
+    """SubRip has no voices: the speaker leads the line ("Mike Pompeo: ...")."""
     import srt
 
-    return srt.compose([srt.Subtitle(i, timedelta(seconds=start), timedelta(seconds=end), text)
-                        for i, (start, end, text) in enumerate(_cues(segments), 1)])
+    return srt.compose([srt.Subtitle(i, timedelta(seconds=start), timedelta(seconds=end),
+                                     f"{who}: {text}" if who else text)
+                        for i, (start, end, text, who) in enumerate(_cues(segments, labels), 1)])
 
 
 # ---------------------------------------------------------------- the search index
@@ -390,8 +405,9 @@ def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: P
             _copy(v.info, base / "info.json")
         if v.transcript:
             _copy(v.transcript, base / "transcript.json")
-        _write(base / f"{v.id}.vtt", to_vtt(v.show["segments"]))
-        _write(base / f"{v.id}.srt", to_srt(v.show["segments"]))
+        labels = speaker_labels(v.show["speakers"])
+        _write(base / f"{v.id}.vtt", to_vtt(v.show["segments"], labels))
+        _write(base / f"{v.id}.srt", to_srt(v.show["segments"], labels))
         custody = archive.layout.media_dir(v.id) / PROVENANCE
         if custody.exists():
             _copy(custody, base / PROVENANCE)
@@ -635,14 +651,19 @@ def player(v: VideoItem, up: str, media: bool, hidden: bool = False, own_page: b
 def transcript_list(v: VideoItem, extra: list[dict[str, Any]], hidden: bool = False) -> str:
     """The transcript as a list of clickable segments; speech not in the article is marked."""
     spans = [(e["start"], e["end"]) for e in extra if e["video_id"] == v.id]
-    items = []
+    labels = speaker_labels(v.show["speakers"])
+    items, speaker = [], None
     for s in v.show["segments"]:
         middle = (s["start"] + s["end"]) / 2
         not_in_article = any(a <= middle <= b for a, b in spans)
         cls = "seg seek extra" if not_in_article else "seg seek"
         note = '<span class="tag extra">not in article</span>' if not_in_article else ""
+        who = ""
+        if labels.get(s.get("speaker")) and s["speaker"] != speaker:  # a new turn: who speaks
+            who = f'<span class="who">{esc(labels[s["speaker"]])}</span>'
+        speaker = s.get("speaker")
         items.append(f'<li class="{cls}" {seek_attrs(v.id, s["start"], s["end"])}>{badge(s["start"])}'
-                     f'<span class="txt">{esc(s["text"].strip())}</span>{note}</li>')
+                     f'<span class="txt">{who}{esc(s["text"].strip())}</span>{note}</li>')
     if not items:
         items.append('<li class="muted">No transcript.</li>')
     hide = " hidden" if hidden else ""
@@ -650,7 +671,8 @@ def transcript_list(v: VideoItem, extra: list[dict[str, Any]], hidden: bool = Fa
 
 
 def cue_data(videos: list[VideoItem]) -> dict[str, Any]:
-    return {"videos": {v.id: {"lang": v.show["language"] or "", "cues": [list(c) for c in _cues(v.show["segments"])]}
+    return {"videos": {v.id: {"lang": v.show["language"] or "",
+                              "cues": [list(c) for c in _cues(v.show["segments"], speaker_labels(v.show["speakers"]))]}
                        for v in videos}}
 
 

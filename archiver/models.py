@@ -95,6 +95,7 @@ class Word:
     end: float
     word: str  # as the engine wrote it, leading space included
     probability: float
+    speaker: str | None = None  # "S1", "S2", ... once diarized (archiver/speakers.py)
 
 
 @dataclass
@@ -103,6 +104,7 @@ class Segment:
     end: float
     text: str
     words: list[Word] = field(default_factory=list)
+    speaker: str | None = None  # diarized: segments are split where the speaker changes
 
 
 @dataclass
@@ -124,6 +126,7 @@ class Transcript:
     # where and by what it was made: host (a cluster worker's when it ran there), software versions,
     # the weights' sha256, the decoded audio's sha256, UTC start and end (see archiver/provenance.py)
     provenance: dict[str, Any] = field(default_factory=dict)
+    diarization: dict[str, Any] = field(default_factory=dict)  # {"key", "method", "speakers", "seconds"} once diarized
 
     @property
     def words(self) -> list[Word]:
@@ -136,7 +139,8 @@ class Transcript:
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
         t = _from_dict(cls, data)
         t.segments = [
-            Segment(s["start"], s["end"], s["text"], [_from_dict(Word, w) for w in s.get("words", [])])
+            Segment(s["start"], s["end"], s["text"], [_from_dict(Word, w) for w in s.get("words", [])],
+                    s.get("speaker"))
             for s in t.segments
         ]
         t.speech = [tuple(r) for r in t.speech]
@@ -150,6 +154,7 @@ class SentenceAlignment:
     start: float | None
     end: float | None
     score: float  # 0..1, weighted share of the sentence's words heard
+    speaker: str | None = None  # who says it ("S1"...), when the video is diarized
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import os
 import shutil
 import threading
@@ -27,6 +28,7 @@ from .media import is_media_path, load_audio, probe
 from .models import Alignment, Article, Transcript
 from .store.catalog import Catalog
 from .store.files import Layout, atomic_write_bytes, atomic_write_json, read_json, sha256_file, short_hash, slugify
+from .show import speaker_names
 from .transcribe import TranscribeOptions
 from .transcriber import LocalTranscriber, Transcriber, open_transcriber
 
@@ -165,6 +167,7 @@ class VideoReport:
     error: str | None = None
     downloaded: bool = False
     transcribed: bool = False
+    diarized: bool = False
 
 
 @dataclass
@@ -183,6 +186,7 @@ class AddReport:
     articles: list[ArticleReport] = field(default_factory=list)
     videos: list[VideoReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the whole run (speakers not diarized: why)
 
     @property
     def ok(self) -> bool:
@@ -279,14 +283,14 @@ def _media_complete(archive: Archive, video_id: str) -> bool:
 
 def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, progress: Progress = _quiet,
                       options: TranscribeOptions | None = None, transcriber: Transcriber | None = None,
-                      article_language: str | None = None) -> Transcript:
+                      article_language: str | None = None, audio: Callable[[], Any] | None = None) -> Transcript:
     """The video's transcript: made once per media, model and options; a re-add reads it back.
+    `audio` gives the decoded samples (decoded once for transcription and diarization).
 
     With model "auto" the model is chosen from the speech (and the article's language): the
     transcript keeps the key of that request, so asking again, from this article or another one
     in another language, costs no decoding at all (the speech is the same)."""
     from .transcribe import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL
-    from .transcribe.vad import carries_speech
 
     options = options or archive.transcribe_options()
     row = archive.catalog.video(video_id)
@@ -303,8 +307,11 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
     media = archive.layout.media_dir(video_id) / row["media_file"]
     duration, has_audio = probe(media)
     if has_audio:
-        transcript = transcriber.transcribe(load_audio(media, options.loudness, carries_speech), video_id,
-                                            row["sha256"], options, article_language)
+        if diarizing(archive):
+            from . import speakers
+            speakers.prepare()  # load the voice encoder while the speech engine works
+        samples = (audio or decoded_audio(media, options))()
+        transcript = transcriber.transcribe(samples, video_id, row["sha256"], options, article_language)
     else:  # a video without sound is archived all the same: nothing was said in it
         transcript = Transcript(video_id, options.engine, options.model, "", 0.0, round(duration, 3), [],
                                 options=options.decoding(), cache_key=options.cache_key(row["sha256"]),
@@ -319,6 +326,14 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
     return transcript
 
 
+def decoded_audio(media: Path, options: TranscribeOptions) -> Callable[[], Any]:
+    """The media's samples as the speech engine hears them (loudness, downmix), decoded on first
+    call and kept: transcription and diarization share one decode."""
+    from .transcribe.vad import carries_speech
+
+    return functools.cache(lambda: load_audio(media, options.loudness, carries_speech))
+
+
 def _record_transcript(archive: Archive, transcript: Transcript) -> None:
     row = archive.catalog.video(transcript.video_id)
     if row["engine"] == transcript.engine and row["model"] == transcript.model and row["stage"] == "done" \
@@ -330,13 +345,52 @@ def _record_transcript(archive: Archive, transcript: Transcript) -> None:
                                  model_reason=transcript.model_reason, stage="index")
 
 
+def diarizing(archive: Archive) -> bool:
+    """Whether `add` finds the speakers: config `[transcribe] diarize` ("auto": when the extra
+    [speakers] is installed), which --no-diarize sets to false."""
+    from . import speakers
+
+    return speakers.wanted(archive.config["transcribe"].get("diarize", "auto"))[0]
+
+
+def ensure_speakers(archive: Archive, transcript: Transcript, report: VideoReport, audio: Callable[[], Any],
+                    progress: Progress = _quiet) -> Transcript:
+    """Who speaks each word: a stage of its own after transcription, cached in the transcript
+    by its key (the transcript's key and the diarization options), so a re-add does nothing
+    and a transcript made with --no-diarize only gains its speakers."""
+    from . import speakers
+
+    if not transcript.words or not diarizing(archive):
+        return transcript
+    options = speakers.DiarizeOptions()
+    key = options.key(transcript)
+    if transcript.diarization.get("key") == key:
+        return transcript
+    progress(f"finding the speakers of {transcript.video_id}")
+    diarized = speakers.apply(transcript, speakers.diarize(audio(), transcript, options), key)
+    path = archive.layout.transcript_json(transcript.video_id, transcript.engine, transcript.model)
+    before = sha256_file(path) if path.exists() else None
+    atomic_write_json(path, diarized.to_dict())
+    if archive.capture:  # the transcript file changed: the chain of custody says how
+        provenance.append(archive.layout.media_dir(transcript.video_id) / provenance.FILE,
+                          {"kind": "video", "id": transcript.video_id},
+                          provenance.step("diarize", parent_sha256=before, method=speakers.METHOD,
+                                          options={"threshold": options.threshold, "min_speaker": options.min_speaker},
+                                          software=provenance.software("transcript-archiver", "resemblyzer", "torch"),
+                                          output=provenance.file_entry(path, f"transcripts/{transcript.video_id}/{path.name}")))
+    archive.catalog.upsert_video(transcript.video_id, stage="index")  # the index learns the speakers
+    report.diarized = True
+    return diarized
+
+
 def index_video(archive: Archive, transcript: Transcript) -> None:
     from index.writer import replace, transcript_documents
 
     row = archive.catalog.video(transcript.video_id)
     if row["stage"] == "done" and row["indexed_docs"]:
         return
-    counts = replace(archive.layout.index_dir, {transcript.video_id: transcript_documents(transcript)})
+    documents = transcript_documents(transcript, names=speaker_names(archive, transcript.video_id))
+    counts = replace(archive.layout.index_dir, {transcript.video_id: documents})
     archive.catalog.upsert_video(transcript.video_id, stage="done", status="ok", error=None,
                                  indexed_docs=counts[transcript.video_id])
 
@@ -377,7 +431,10 @@ def finish_video(archive: Archive, report: VideoReport, progress: Progress = _qu
         return None
     try:
         with archive.lock_for(report.id):
-            transcript = ensure_transcript(archive, report.id, report, progress, options, transcriber, article_language)
+            audio = decoded_audio(archive.media_path(report.id), options or archive.transcribe_options())
+            transcript = ensure_transcript(archive, report.id, report, progress, options, transcriber,
+                                           article_language, audio)
+            transcript = ensure_speakers(archive, transcript, report, audio, progress)
             index_video(archive, transcript)
         return transcript
     except Exception as e:  # noqa: BLE001
@@ -583,7 +640,8 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
                 archive.layout.article_json(article.id), transcript if transcript and transcript.exists() else None,
                 path, {"threshold": cfg["threshold"], "snap_to_speech": cfg["snap_to_speech"]}))
     sentences = [s for a in alignments for s in a.sentences]
-    counts = replace(archive.layout.index_dir, {article.id: article_documents(article, sentences)})
+    counts = replace(archive.layout.index_dir,
+                     {article.id: article_documents(article, sentences, names_by_video(archive, transcripts))})
     archive.catalog.upsert_article(article.id, indexed_docs=counts[article.id], stage="index")
 
 
@@ -615,6 +673,9 @@ def add(archive: Archive, sources: list[str], videos: list[str] | None = None, p
 def _add(archive: Archive, sources: list[str], videos: list[str] | None, progress: Progress,
          options: TranscribeOptions, on_item: Callable[[], None] | None, jobs: int,
          transcriber: Transcriber, base_url: str | None) -> AddReport:
+    from . import speakers
+
+    _, speakers_note = speakers.wanted(archive.config["transcribe"].get("diarize", "auto"))  # fails early
     archive.clean_temp_files()
     batch = _unique_sources(sources)
 
@@ -662,7 +723,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
                 if on_item:
                     on_item()
 
-    report = AddReport()
+    report = AddReport(notes=[speakers_note] if speakers_note else [])
     for source in batch:  # the order the user gave
         item = results[source]
         (report.videos if isinstance(item, VideoReport) else report.articles).append(item)
@@ -733,6 +794,40 @@ def reindex(archive: Archive) -> int:
         return _reindex(archive)
 
 
+def names_by_video(archive: Archive, video_ids) -> dict[str, dict[str, str]]:
+    return {v: speaker_names(archive, v) for v in video_ids}
+
+
+def name_speaker(archive: Archive, video_id: str, speaker: str, name: str) -> dict[str, str]:
+    """`archiver speakers VIDEO S1 "Mike Pompeo"`: name a speaker ("" forgets the name) and
+    re-index the video's passages and the sentences of its articles, so the name is searchable."""
+    from index.writer import article_documents, replace, transcript_documents
+
+    with archive.writing():
+        transcript = archive.transcript(video_id)
+        known = {w.speaker for w in transcript.words} if transcript else set()
+        speaker = speaker.upper()
+        if speaker not in known:
+            listed = ", ".join(sorted(known - {None}, key=lambda s: int(s[1:]))) or "none: the video is not diarized"
+            raise ArchiverError(f"{video_id} has no speaker {speaker} (its speakers: {listed})")
+        names = speaker_names(archive, video_id)
+        cleaned = " ".join(name.split())
+        if cleaned:
+            names[speaker] = cleaned
+        else:
+            names.pop(speaker, None)
+        atomic_write_json(archive.layout.speaker_names_json(video_id), names)
+        owners = {video_id: transcript_documents(transcript, names=names)}
+        for article_id in archive.catalog.articles_of(video_id):
+            if archive.layout.article_json(article_id).exists():
+                article = archive.article(article_id)
+                sentences = [s for a in archive.alignments(article_id) for s in a.sentences]
+                owners[article_id] = article_documents(article, sentences,
+                                                       names_by_video(archive, archive.catalog.video_ids_of(article_id)))
+        replace(archive.layout.index_dir, owners)
+        return names
+
+
 def _reindex(archive: Archive) -> int:
     from index.writer import article_documents, rebuild, transcript_documents
 
@@ -742,14 +837,15 @@ def _reindex(archive: Archive) -> int:
         for row in archive.catalog.videos():
             transcript = archive.transcript(row["id"])
             if transcript:
-                docs = transcript_documents(transcript)
+                docs = transcript_documents(transcript, names=speaker_names(archive, row["id"]))
                 counts[row["id"]] = len(docs)
                 yield row["id"], docs
         for row in archive.catalog.articles():
             path = archive.layout.article_json(row["id"])
             if path.exists():
                 article = archive.article(row["id"])
-                docs = article_documents(article, [s for a in archive.alignments(article.id) for s in a.sentences])
+                docs = article_documents(article, [s for a in archive.alignments(article.id) for s in a.sentences],
+                                         names_by_video(archive, archive.catalog.video_ids_of(article.id)))
                 counts[row["id"]] = len(docs)
                 yield row["id"], docs
 

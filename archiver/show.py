@@ -15,6 +15,13 @@ def show(archive, item_id: str) -> dict[str, Any]:
     return show_article(archive, full_id) if kind == "article" else show_video(archive, full_id)
 
 
+def speaker_names(archive, video_id: str) -> dict[str, str]:
+    from .store.files import read_json
+
+    path = archive.layout.speaker_names_json(video_id)
+    return read_json(path) if path.exists() else {}
+
+
 def show_article(archive, article_id: str) -> dict[str, Any]:
     row = archive.catalog.article(article_id)
     article = archive.article(article_id)
@@ -24,6 +31,7 @@ def show_article(archive, article_id: str) -> dict[str, Any]:
         video = archive.catalog.video(video_id)
         videos.append({"id": video_id, "url": video["url"], "title": video["title"], "duration": video["duration"]})
     located = every_sentence(article, alignments)
+    names = {v["id"]: speaker_names(archive, v["id"]) for v in videos}
     return {
         "kind": "article", "id": article.id, "title": article.title, "url": row["source"],
         "author": article.author, "date": article.date, "language": article.language,
@@ -31,7 +39,8 @@ def show_article(archive, article_id: str) -> dict[str, Any]:
         "videos": videos,
         "sentences": [
             {"index": s.index, "paragraph": s.paragraph, "text": s.text, "video_id": where.video_id,
-             "start": where.start, "end": where.end, "score": where.score}
+             "start": where.start, "end": where.end, "score": where.score, "speaker": where.speaker,
+             "speaker_name": names.get(where.video_id, {}).get(where.speaker) if where.speaker else None}
             for s, where in zip(article.sentences, located)
         ],
         "extra_speech": [
@@ -42,8 +51,12 @@ def show_article(archive, article_id: str) -> dict[str, Any]:
 
 
 def show_video(archive, video_id: str) -> dict[str, Any]:
+    from .speakers import speaker_seconds
+
     row = archive.catalog.video(video_id)
     transcript = archive.transcript(video_id)
+    segments = transcript.segments if transcript else []
+    names = speaker_names(archive, video_id)
     return {
         "kind": "video", "id": video_id, "url": row["url"], "title": row["title"], "duration": row["duration"],
         "sha256": row["sha256"], "language": row["language"], "language_probability": row["language_probability"],
@@ -51,10 +64,13 @@ def show_video(archive, video_id: str) -> dict[str, Any]:
         "vad": transcript.vad if transcript else {},
         "status": row["status"], "error": row["error"],
         "media": str(archive.media_path(video_id) or ""),
+        "speakers": [{"id": sid, "name": names.get(sid), "seconds": seconds}
+                     for sid, seconds in speaker_seconds(segments).items()],
         "segments": [
-            {"start": s.start, "end": s.end, "text": s.text,
-             "words": [{"start": w.start, "end": w.end, "word": w.word, "probability": w.probability} for w in s.words]}
-            for s in (transcript.segments if transcript else [])
+            {"start": s.start, "end": s.end, "text": s.text, "speaker": s.speaker,
+             "words": [{"start": w.start, "end": w.end, "word": w.word, "probability": w.probability,
+                        "speaker": w.speaker} for w in s.words]}
+            for s in segments
         ],
         "articles": archive.catalog.articles_of(video_id),
     }

@@ -191,6 +191,7 @@ def make_schema() -> Schema:
         article_id=KeywordField(stored=True),
         lang=KeywordField(),  # "und" when unknown: every passage has one (see search._mostly)
         date=KeywordField(),  # date_terms() of the article date, "none" when unknown
+        speaker=KeywordField(),  # who speaks: ids ("s1") and folded names (writer.speaker_terms)
         text=WordsField(stored=True),
         pairs=PairsField(),
         start=STORED(),

@@ -42,7 +42,7 @@ from .ranking import FastBM25, top_docs
 from .schema import WORD, fold, make_schema, pair_terms, terms
 
 HYPHENATED = re.compile(r'(?<![\w"])(\w+(?:-\w+)+)(?![\w"])')
-FILTER = re.compile(r'(?<!\S)(article|video|source|lang|after|before):("[^"]*"|\S+)', re.IGNORECASE)
+FILTER = re.compile(r'(?<!\S)(article|video|source|lang|after|before|speaker):("[^"]*"|\S+)', re.IGNORECASE)
 MARK_START, MARK_END = "\x02", "\x03"  # around matched words in snippets; the CLI renders them
 SOUND_CANDIDATES = 100  # passages checked word by word in a sound-alike search
 CONTEXT_WORDS = 8  # words of context each side of the match in a snippet
@@ -175,6 +175,8 @@ def filter_query(filters: dict[str, list[str]], article_videos: dict[str, list[s
         clauses.append(Or(subs))
     if "video" in filters:
         clauses.append(Or([Term("video_id", v) for v in filters["video"]]))
+    if "speaker" in filters:  # an id (S1) or a name, whole or one of its words (see writer.speaker_terms)
+        clauses.append(Or([Term("speaker", " ".join(terms(v))) for v in filters["speaker"]]))
     for name in ("source", "lang"):
         if name in filters:
             values = [v.lower() for v in filters[name]]

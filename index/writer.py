@@ -25,7 +25,7 @@ from archiver.models import Article, Segment, SentenceAlignment, Transcript
 from . import layout
 from .engine import FastSegmentWriter, build_parallel
 from .phonetic import Lexicon
-from .schema import date_terms, make_schema
+from .schema import date_terms, make_schema, terms
 from .search import OutdatedIndex, forget, is_current, pack_times
 
 WRITER_TIMEOUT = 600.0  # seconds a second `add` waits for the first one's writer
@@ -72,8 +72,20 @@ def _open_index(index_dir: Path, create: bool):
     return ix
 
 
-def article_documents(article: Article, sentences: list[SentenceAlignment]) -> list[dict[str, Any]]:
+def speaker_terms(speakers: list[str | None], names: dict[str, str]) -> list[str]:
+    """What `speaker:` matches: each speaker's id ("s1"), name ("mike pompeo") and name words."""
+    out: list[str] = []
+    for speaker in dict.fromkeys(s for s in speakers if s):
+        name = names.get(speaker, "")
+        out += [speaker.lower()] + ([" ".join(terms(name))] + terms(name) if name else [])
+    return list(dict.fromkeys(out))
+
+
+def article_documents(article: Article, sentences: list[SentenceAlignment],
+                      names: dict[str, dict[str, str]] | None = None) -> list[dict[str, Any]]:
+    """One document per sentence; `names`: video id -> the names of its speakers."""
     by_index = {s.index: s for s in sentences}
+    names = names or {}
     docs = []
     for sentence in article.sentences:
         where = by_index.get(sentence.index)
@@ -83,6 +95,7 @@ def article_documents(article: Article, sentences: list[SentenceAlignment]) -> l
             "lang": (article.language or "")[:2].lower(), "date": article.date or "",
             "text": sentence.text,
             "start": where.start if where else None, "end": where.end if where else None,
+            "speaker": speaker_terms([where.speaker], names.get(where.video_id, {})) if where else [],
         })
     return docs
 
@@ -119,8 +132,10 @@ def spoken_words(segments: list[Segment]) -> tuple[list[str], list[float]]:
     return chunks, times
 
 
-def transcript_documents(transcript: Transcript, date: str = "", article_id: str = "") -> list[dict[str, Any]]:
-    """One passage per pair of adjacent segments, so a phrase cut in two by Whisper still matches."""
+def transcript_documents(transcript: Transcript, date: str = "", article_id: str = "",
+                         names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One passage per pair of adjacent segments, so a phrase cut in two by Whisper still matches;
+    `names` are the names of the video's speakers."""
     segments = [s for s in transcript.segments if s.text.strip()]
     pairs = [segments[k:k + 2] for k in range(max(1, len(segments) - 1))] if segments else []
     docs = []
@@ -133,6 +148,7 @@ def transcript_documents(transcript: Transcript, date: str = "", article_id: str
             "video_id": transcript.video_id, "article_id": article_id,
             "lang": (transcript.language or "")[:2].lower(), "date": date,
             "text": " ".join(chunks), "start": pair[0].start, "end": pair[-1].end, "times": times,
+            "speaker": speaker_terms([s.speaker for s in pair], names or {}),
         })
     return docs
 
@@ -146,6 +162,7 @@ def whoosh_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "article_id": doc.get("article_id") or "", "lang": doc.get("lang") or "und",
         "date": date_terms(doc.get("date") or "") or ["none"], "text": text, "pairs": text,
         "start": _seconds(doc.get("start")), "end": _seconds(doc.get("end")),
+        "speaker": doc.get("speaker") or [],
     }
     if doc.get("times"):
         fields["times"] = pack_times(doc["times"])

@@ -53,7 +53,8 @@
       const info = cues[id];
       if (info && info.cues.length) {
         const track = video.addTextTrack("subtitles", "Transcript", info.lang || "");
-        info.cues.forEach((c) => track.addCue(new VTTCue(c[0], c[1], cueText(c[2]))));
+        // c[3]: the speaker, a WebVTT voice span (<v Name>) as in the .vtt file
+        info.cues.forEach((c) => track.addCue(new VTTCue(c[0], c[1], (c[3] ? "<v " + cueText(c[3]) + ">" : "") + cueText(c[2]))));
         track.mode = "showing";
       }
       const update = () => highlight(p, video.currentTime);

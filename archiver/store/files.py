@@ -104,6 +104,11 @@ class Layout:
     def transcript_json(self, video_id: str, engine: str, model: str) -> Path:
         return self._inside("transcripts", video_id, f"{slugify(engine)}-{slugify(model, 60)}.json")
 
+    def speaker_names_json(self, video_id: str) -> Path:
+        """The names the user gave a video's speakers (`archiver speakers`): kept apart from the
+        transcript, so that a new transcription or diarization keeps them."""
+        return self._inside("transcripts", video_id, "speaker-names.json")
+
     def alignment_json(self, article_id: str, video_id: str) -> Path:
         return self._inside("alignments", article_id, f"{video_id}.json")
 

@@ -22,7 +22,9 @@ from .store.files import TEMP_PREFIX, atomic_write_json, sha256_file, short_hash
 
 
 @dataclass
-class Fetched:
+class DownloadedMedia:
+    """One video's media downloaded (or copied) into a temp media directory, not yet committed."""
+
     video_id: str
     url: str
     title: str
@@ -189,7 +191,7 @@ def probe_url(url: str, retries: int = 3, timeout: float = 30) -> tuple[str, dic
 
 def download_url(url: str, media_root: Path, video_id: str, info: dict[str, Any], *, retries: int = 5,
                  timeout: float = 30, max_filesize_mb: int = 4096,
-                 on_progress: Callable[[int, int | None], None] | None = None) -> Fetched:
+                 on_progress: Callable[[int, int | None], None] | None = None) -> DownloadedMedia:
     """Download into media/.tmp-<video_id>/ (resumable) and return it, complete but not yet renamed."""
     from yt_dlp.utils import DownloadError, ExtractorError
 
@@ -232,7 +234,7 @@ def download_url(url: str, media_root: Path, video_id: str, info: dict[str, Any]
         raise
     info_json = {k: v for k, v in (result or info).items() if not k.startswith("_") and k not in ("requested_formats",)}
     atomic_write_json(work / "info.json", json.loads(json.dumps(info_json, default=str)))
-    return Fetched(video_id, url, str(info.get("title") or media.name), work, media.name,
+    return DownloadedMedia(video_id, url, str(info.get("title") or media.name), work, media.name,
                    str(info.get("extractor_key") or "Generic"), info.get("webpage_url"),
                    float(info.get("duration") or duration), [e for e in exchanges if 200 <= e["status"] < 300])
 
@@ -243,8 +245,8 @@ def _unless_resumable(work: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def copy_local(path: Path, media_root: Path) -> tuple[Fetched, str]:
-    """A local media file: copied into a temp media directory -> (Fetched, sha256)."""
+def copy_local(path: Path, media_root: Path) -> tuple[DownloadedMedia, str]:
+    """A local media file: copied into a temp media directory -> (DownloadedMedia, sha256)."""
     if not path.is_file():
         raise ArchiverError(f"{path}: no such file; check the path")
     if path.stat().st_size == 0:
@@ -260,7 +262,7 @@ def copy_local(path: Path, media_root: Path) -> tuple[Fetched, str]:
     atomic_write_json(work / "info.json", {"id": video_id, "title": path.stem, "extractor": "file",
                                            "original_path": str(path.resolve()), "filesize": path.stat().st_size,
                                            "duration": duration, "epoch": now()})
-    return Fetched(video_id, str(path.resolve()), path.stem, work, name, "file", None, duration), sha256
+    return DownloadedMedia(video_id, str(path.resolve()), path.stem, work, name, "file", None, duration), sha256
 
 
 # ---------------------------------------------------------------- embeds in a page, offline

@@ -7,7 +7,7 @@
       manifest.json.sig, signing-key.pem   its Ed25519 signature and the public key
       manifest.json.tsr               an RFC 3161 timestamp, when `archiver timestamp` added one
       SHA256SUMS, VERIFY.txt          for `sha256sum -c`, and how to check it all with openssl
-      assets/app.js, assets/style.css
+      assets/app.js, assets/words.js, assets/style.css
       articles/<id>/index.html        text with clickable spoken sentences, player, transcript
       articles/<id>/article.json, show.json, alignments/<video_id>.json, page.wacz, provenance.json
       videos/<id>/index.html          player and transcript
@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,6 +41,7 @@ from .capture import PAGE_WACZ
 from .provenance import FILE as PROVENANCE
 from .store.files import TEMP_PREFIX, atomic_open, atomic_write_bytes, sha256_file, slugify
 from .verify import BUNDLE_FORMAT, BUNDLE_VERSION, MANIFEST, OUTSIDE_MANIFEST, SIGNATURE, SUMS, TSR, VERIFY_TXT, hash_tree
+from .words import words
 
 STATIC = Path(__file__).parent / "export_static"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
@@ -218,13 +218,6 @@ def to_srt(segments: list[dict[str, Any]], labels: dict[str, str] | None = None)
 # ---------------------------------------------------------------- the search index
 
 
-def tokens(text: str) -> list[str]:
-    """Lowercase words with diacritics folded; app.js does the same to the query."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.category(c).startswith("M"))
-    return re.findall(r"[^\W_]+", text)
-
-
 def search_index(articles: list[ArticleItem], videos: list[VideoItem]) -> dict[str, Any]:
     """{"owners": [pages], "docs": [sentences and segments], "terms": {word: [doc numbers]}}."""
     owners: list[dict[str, Any]] = []
@@ -240,7 +233,7 @@ def search_index(articles: list[ArticleItem], videos: list[VideoItem]) -> dict[s
             docs.append({"o": len(owners) - 1, "v": v.id, "s": s["start"], "e": s["end"], "x": s["text"].strip()})
     terms: dict[str, list[int]] = {}
     for n, doc in enumerate(docs):
-        for term in dict.fromkeys(tokens(doc["x"])):
+        for term in dict.fromkeys(words(doc["x"])):  # assets/words.js finds the query's words alike
             terms.setdefault(term, []).append(n)
     return {"version": 1, "owners": owners, "docs": docs, "terms": terms}
 
@@ -395,7 +388,7 @@ def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: P
           media: bool = True) -> dict[str, Any]:
     """Write every file of the bundle under root, the manifest last; return the manifest."""
     by_id = {v.id: v for v in videos}
-    for name in ("app.js", "style.css"):
+    for name in ("words.js", "app.js", "style.css"):
         _copy(STATIC / name, root / "assets" / name)
     for v in videos:
         base = root / v.dir
@@ -592,6 +585,7 @@ def page(title: str, body: str, depth: int, *, lang: str | None = None, data: An
 <meta name="referrer" content="no-referrer">
 <title>{esc(title)}</title>
 <link rel="stylesheet" href="{up}assets/style.css">{block}
+<script src="{up}assets/words.js" defer></script>
 <script src="{up}assets/app.js" defer></script>
 </head>
 <body class="{esc(body_class)}">

@@ -1,8 +1,11 @@
 """Text to comparable tokens, for aligning an article with what a speech engine heard.
 
-Both sides go through the same function: lower case, diacritics folded (unidecode),
-numbers spelled out in the text's language (num2words: "20" and "twenty", "1997" and
-"nineteen ninety-seven", "M4" and "M-4" all meet), punctuation and hyphens split off.
+Both sides go through the same function. The words are those of archiver/words.py (the
+rule the index and the export share), found in the text transliterated to Latin letters
+(unidecode), because alignment compares sounds, not spellings: a name misheard as a
+homophone in another script ("北京" and "背景" are both "bei jing") still meets. Numbers
+are spelled out in the text's language first (num2words: "20" and "twenty", "1997" and
+"nineteen ninety-seven", "M4" and "M-4" all meet).
 """
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ import re
 
 from unidecode import unidecode
 
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+from .words import words
+
+NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)")  # "2,300" and "3.5" are one number each
 ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th|er|e|º|ª)$")
-SPLIT = re.compile(r"[a-z]+|\d+(?:[.,]\d+)*")
 
 
 @functools.cache
@@ -38,14 +42,14 @@ def _number_words(number: str, lang: str) -> tuple[str, ...]:
 
 
 def _plain_tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z]+", unidecode(text).lower())
+    return words(unidecode(text))
 
 
 @functools.cache
 def tokens(word: str, lang: str = "en") -> tuple[str, ...]:
     """The comparable tokens of one written word (perhaps several, perhaps none)."""
-    text = unidecode(word).lower().replace("'", "").replace("’", "")
-    match = ORDINAL.match(text.strip(".,;:!?\"()"))
+    text = unidecode(word)
+    match = ORDINAL.match(text.lower().strip(".,;:!?\"()"))
     if match:
         from num2words import num2words
         try:
@@ -53,11 +57,8 @@ def tokens(word: str, lang: str = "en") -> tuple[str, ...]:
         except (NotImplementedError, ValueError):
             pass
     out: list[str] = []
-    for piece in SPLIT.findall(text):
-        if piece[0].isdigit():
-            out.extend(_number_words(piece.rstrip(".,"), lang))
-        else:
-            out.append(piece)
+    for n, piece in enumerate(NUMBER.split(text)):
+        out.extend(_number_words(piece, lang) if n % 2 else words(piece))
     return tuple(out)
 
 

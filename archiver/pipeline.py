@@ -444,7 +444,7 @@ def finish_video(archive: Archive, report: VideoReport, progress: Progress = _qu
 
 
 @dataclass
-class Fetched:
+class FetchedSource:
     """An article (or a bare video) whose downloads are done, waiting for the CPU stages."""
 
     report: ArticleReport | VideoReport
@@ -452,7 +452,7 @@ class Fetched:
 
 
 def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet,
-                  base_url: str | None = None, spelled: str | None = None) -> Fetched:
+                  base_url: str | None = None, spelled: str | None = None) -> FetchedSource:
     """The network half of an article: read it, keep the original, download its videos.
     `source` is canonical (see canonical_source), `spelled` as the user gave it."""
     report = ArticleReport(None, spelled or source)
@@ -483,7 +483,7 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
         if not known or known["status"] != "ok":  # an archived copy stays good when its page is gone
             catalog.upsert_article(article_id, stage="fetch", status="failed", error=report.error,
                                    **({} if known else {"source": source}))
-        return Fetched(report)
+        return FetchedSource(report)
     report.id, report.title = article.id, article.title
     progress_fields = {} if known and known["status"] == "ok" else \
         {"stage": "videos", "status": "running", "error": None, "note": None}  # an archived one stays ok
@@ -500,7 +500,7 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
                             changed=written)
         except Exception as e:  # noqa: BLE001 (its videos are still transcribed; the article is failed)
             report.status, report.error = "failed", error_line(e, source)
-    return Fetched(report, article)
+    return FetchedSource(report, article)
 
 
 def _article_id(catalog: Catalog, source: str, spelled: str) -> str:
@@ -563,7 +563,7 @@ def capture_article(archive: Archive, article: Article, report: ArticleReport, p
         software=provenance.software("transcript-archiver", "warcio", "cdxj-indexer")))
 
 
-def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _quiet,
+def finish_article(archive: Archive, fetched: FetchedSource, progress: Progress = _quiet,
                    options: TranscribeOptions | None = None,
                    transcriber: Transcriber | None = None) -> ArticleReport:
     """The CPU half of an article: transcribe its videos, align, index, record the outcome."""
@@ -679,22 +679,22 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
     archive.clean_temp_files()
     batch = _unique_sources(sources)
 
-    def unexpected(source: str, e: Exception, fetched: Fetched | None = None) -> Fetched:
+    def unexpected(source: str, e: Exception, fetched: FetchedSource | None = None) -> FetchedSource:
         """What escapes the stages (they record their own failures) is still this item's alone."""
         report = fetched.report if fetched else (
             VideoReport(None, batch[source]) if is_video_source(source) else ArticleReport(None, batch[source]))
         report.status, report.error = "failed", error_line(e, batch[source])
-        return Fetched(report)
+        return FetchedSource(report)
 
-    def fetch(source: str) -> Fetched:
+    def fetch(source: str) -> FetchedSource:
         try:
             if is_video_source(source):
-                return Fetched(fetch_video(archive, source, progress))
+                return FetchedSource(fetch_video(archive, source, progress))
             return fetch_article(archive, source, videos or [], progress, base_url=base_url, spelled=batch[source])
         except Exception as e:  # noqa: BLE001 (reported per item, with its type)
             return unexpected(source, e)
 
-    def finish(source: str, fetched: Fetched) -> ArticleReport | VideoReport:
+    def finish(source: str, fetched: FetchedSource) -> ArticleReport | VideoReport:
         try:
             if isinstance(fetched.report, VideoReport):
                 finish_video(archive, fetched.report, progress, options, transcriber)

@@ -13,7 +13,6 @@ DER, which `openssl pkey -pubin -in signing-key.pem -outform DER | sha256sum` pr
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import ArchiverError
-from .store.files import TEMP_PREFIX
+from .store.files import atomic_open
 
 KEY_FILE = "signing-key.pem"
 
@@ -51,18 +50,11 @@ def private_key(archive_root: Path, config: dict) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    tmp = path.with_name(f"{TEMP_PREFIX}{path.name}-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_open(path, exclusive=True) as f:  # created 0600
             f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        os.link(tmp, path)  # fails if another process made the key first: then use theirs
     except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
+        pass  # another process made the key first: use theirs
     return load_private_key(path)
 
 

@@ -25,31 +25,19 @@ Why the fields look the way they do (benchmarks/search.py, 1M passages, 2 cores)
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, STORED, FieldType, Schema
 from whoosh.formats import Existence, Frequency
 
-# "al-Tanf" is two words, as a speech engine may write it; so are "Alomar's" and "don't"
-# (a query for "don't" is the phrase "don t"), so that "Alomar" finds "Alomar's".
-WORD = re.compile(r"\w+")
-_MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th", "’": "'"})
+# `terms`: the searchable words of a text, in order (what the index and every query see), by
+# the one rule of what a word is, which the alignment and the export share (archiver/words.py).
+from archiver.words import WORD, fold, words as terms  # noqa: F401 (WORD, fold: for search.py)
 
-
-def fold(text: str) -> str:
-    """Lower case without accents: "Señor" and "senor" are one term."""
-    if text.isascii():
-        return text.lower()
-    text = _MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold()
-    return text.translate(_LETTERS)
-
-
-def terms(text: str) -> list[str]:
-    """The searchable words of a text, in order (what the index and every query see)."""
-    return WORD.findall(fold(text))
+# Kept in every index (its schema's text field): an index whose terms were made by other
+# rules asks for `archiver reindex` (search.is_current). 2: each ideograph or kana is a word.
+TERMS_VERSION = 2
 
 
 def pair_terms(words: list[str]) -> list[str]:
@@ -103,6 +91,7 @@ class _TermsField(FieldType):
         self.stored = stored
         self.vector = None
         self.column_type = None
+        self.terms_version = TERMS_VERSION  # pickled into the index with the schema
 
     def terms_of(self, words: list[str]) -> list[str]:
         return words

@@ -37,9 +37,11 @@ from whoosh.qparser import FuzzyTermPlugin, PlusMinusPlugin, QueryParser
 from whoosh.query import (And, AndNot, Every, FuzzyTerm, Not, NullQuery, Or, Phrase, Prefix, Query, Term,
                           Wildcard)
 
+from archiver.words import spans
+
 from . import layout, phonetic
 from .ranking import FastBM25, top_docs
-from .schema import WORD, fold, make_schema, pair_terms, terms
+from .schema import TERMS_VERSION, WORD, fold, make_schema, pair_terms, terms
 
 HYPHENATED = re.compile(r'(?<![\w"])(\w+(?:-\w+)+)(?![\w"])')
 FILTER = re.compile(r'(?<!\S)(article|video|source|lang|after|before|speaker):("[^"]*"|\S+)', re.IGNORECASE)
@@ -96,8 +98,10 @@ _searchers = threading.local()  # {index dir: (live directory and its inode, sea
 
 
 def is_current(ix) -> bool:
-    names = set(ix.schema.names())
-    return names == set(make_schema().names()) and type(ix.schema["text"]).__name__ == "WordsField"
+    if set(ix.schema.names()) != set(make_schema().names()):
+        return False
+    text = ix.schema["text"]  # the version of the rules that made its terms (schema.TERMS_VERSION)
+    return type(text).__name__ == "WordsField" and getattr(text, "terms_version", 1) == TERMS_VERSION
 
 
 def searcher_for(index_dir: Path):
@@ -481,11 +485,7 @@ def _plain_words(words: str) -> list[str]:
 def word_tokens(text: str) -> list[tuple[int, str, int, int]]:
     """(index of the whitespace-separated word, folded term, start, end) for every term of a
     passage; start and end are character offsets inside that word."""
-    out = []
-    for i, chunk in enumerate(text.split()):
-        for m in WORD.finditer(chunk):
-            out.append((i, fold(m.group()), m.start(), m.end()))
-    return out
+    return [(i, word, start, end) for i, chunk in enumerate(text.split()) for start, end, word in spans(chunk)]
 
 
 Marks = dict[int, list[tuple[int, int]]]  # whitespace word -> matched character spans in it

@@ -153,8 +153,8 @@ def video_state(page) -> dict:
 def test_bundle_layout_files_for_other_tools_and_manifest(seed):
     bundle, article, video = seed["bundle"], seed["article"], seed["video"]
     a, v = article["id"], video["id"]
-    for path in ["index.html", "search.json", "manifest.json", "assets/app.js", "assets/style.css",
-                 f"articles/{a}/index.html", f"articles/{a}/article.json", f"articles/{a}/show.json",
+    for path in ["index.html", "search.json", "manifest.json", "assets/app.js", "assets/words.js",
+                 "assets/style.css", f"articles/{a}/index.html", f"articles/{a}/article.json", f"articles/{a}/show.json",
                  f"articles/{a}/alignments/{v}.json", f"videos/{v}/index.html", f"videos/{v}/media.mp4",
                  f"videos/{v}/info.json", f"videos/{v}/transcript.json", f"videos/{v}/{v}.vtt", f"videos/{v}/{v}.srt"]:
         assert (bundle / path).is_file(), path
@@ -440,7 +440,7 @@ def test_hostile_article_runs_no_script(more_articles, browser, tmp_path):
     for path in (article_page(bundle, hostile), bundle / "videos" / video_id / "index.html", bundle / "index.html"):
         source = path.read_text()
         assert "<script>window" not in source and not re.search(r"<[^>]*\sonerror\s*=", source)
-        assert source.count("<script") == 2  # the JSON block and app.js
+        assert source.count("<script") == 3  # the JSON block, words.js and app.js
         t = Tab(browser)
         try:
             page = t.open(path, wait_video=path.parent != bundle)
@@ -452,7 +452,7 @@ def test_hostile_article_runs_no_script(more_articles, browser, tmp_path):
             assert page.evaluate("""() => [...document.querySelectorAll('*')].flatMap(el => [...el.attributes])
                 .filter(a => a.name.startsWith('on')).map(a => a.name)""") == []
             assert page.evaluate("[...document.scripts].map(s => s.type || s.src.split('/').pop())") in (
-                ["application/json", "app.js"],)
+                ["application/json", "words.js", "app.js"],)
             protocols = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.protocol)")
             assert set(protocols) <= {"http:", "https:", "file:"}, protocols
             if path.parent.parent.name == "articles":  # the hostile text is shown, as text

@@ -140,3 +140,64 @@ def test_core_dependencies_pull_in_no_torch():
                                               ("test", {"pytest", "playwright"})])
 def test_extras_carry_what_the_generator_and_tests_need(extra, packages):
     assert packages <= closure("transcript-archiver", frozenset({extra}))
+
+
+# ---------------------------------------------------------------- one concept, one place
+
+
+def temp_files_of_its_own(path: Path) -> list[str]:
+    """Where a source file makes a temp file that it could rename over a target: mkstemp,
+    os.open(..., O_EXCL), NamedTemporaryFile(delete=False). (A NamedTemporaryFile that deletes
+    itself is scratch space; a temp directory renamed whole is not a file write.)"""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func).split(".")[-1]
+            keeps = any(k.arg == "delete" and ast.unparse(k.value) == "False" for k in node.keywords)
+            if name == "mkstemp" or (name == "NamedTemporaryFile" and keeps):
+                out.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)[:80]}")
+        elif isinstance(node, ast.Attribute) and node.attr == "O_EXCL":
+            out.append(f"{path.relative_to(ROOT)}:{node.lineno}: O_EXCL")
+    return out
+
+
+def test_files_are_written_atomically_in_one_place():
+    """archiver/store/files.py (atomic_open) is the one atomic write: no other module makes a
+    temp file of its own to rename over its target."""
+    one = ROOT / "archiver" / "store" / "files.py"
+    offending = [where for path in sources("archiver", "index") if path != one for where in temp_files_of_its_own(path)]
+    assert not offending, offending
+    assert temp_files_of_its_own(one)  # the check does see one where there is one
+
+
+def test_an_exclusive_atomic_write_keeps_the_first_file(tmp_path):
+    from archiver.store.files import TEMP_PREFIX, atomic_open
+
+    with atomic_open(tmp_path / "key.pem", exclusive=True) as f:
+        f.write(b"first")
+    with pytest.raises(FileExistsError):
+        with atomic_open(tmp_path / "key.pem", exclusive=True) as f:
+            f.write(b"second")
+    assert (tmp_path / "key.pem").read_bytes() == b"first" and (tmp_path / "key.pem").stat().st_mode & 0o777 == 0o600
+    assert not list(tmp_path.glob(f"{TEMP_PREFIX}*"))
+
+
+def test_no_two_classes_share_a_name():
+    """A name says what a thing is: two classes of one name (there were two `Fetched`, a
+    downloaded video and a fetched article) are two things a reader takes for one."""
+    where: dict[str, list[str]] = {}
+    for path in sources("archiver", "index"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                where.setdefault(node.name, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not {name: places for name, places in where.items() if len(places) > 1}
+
+
+def test_one_rule_of_what_a_word_is():
+    """archiver/words.py finds the words; nothing else in Python splits text into words for
+    matching with a regular expression of its own (\\w+, [a-z]+, [^\\W_]+ ...)."""
+    own = re.compile(r"""re\.(findall|finditer|compile)\(r?["'](\\w\+|\[a-z\]\+|\[\^\\W_?\]\+)["']""")
+    offending = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}" for path in sources("archiver", "index")
+                 if path != ROOT / "archiver" / "words.py"
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if own.search(line)]
+    assert not offending, offending

@@ -374,3 +374,47 @@ def test_an_index_of_an_older_version_asks_for_reindex(tmp_path):
 
     with pytest.raises(OutdatedIndex):
         search(tmp_path, "anything", 5)
+
+
+def test_an_index_made_by_earlier_word_rules_asks_for_reindex(tmp_path):
+    """An index keeps the version of the rules that made its terms (schema.TERMS_VERSION):
+    version 1 made a whole Chinese clause one word, so its terms cannot answer today's queries."""
+    from whoosh import index as whoosh_index
+
+    from index.schema import TERMS_VERSION, make_schema
+    from index.search import OutdatedIndex, search
+
+    schema = make_schema()
+    del schema["text"].terms_version  # what an index of version 1 holds
+    whoosh_index.create_in(str(tmp_path), schema)
+    with pytest.raises(OutdatedIndex):
+        search(tmp_path, "anything", 5)
+    assert whoosh_index.open_dir(str(tmp_path)).schema["text"].__dict__.get("terms_version") is None
+    assert TERMS_VERSION == make_schema()["text"].terms_version  # and a new index keeps it
+
+
+def test_a_word_inside_a_chinese_or_japanese_sentence_is_found_at_its_time(tmp_path):
+    from index.search import search
+    from index.writer import replace, transcript_documents
+
+    t = transcript("v1", [(0.0, "今天 我们 在 北京开会"), (10.0, "東京タワーへ 行きます"), (20.0, "nothing here")])
+    replace(tmp_path, {"v1": transcript_documents(t)})
+    (hit,) = search(tmp_path, "北京", 5).hits
+    assert hit.start == 1.5 and "\x02北京\x03开会" in hit.snippet  # the fourth word, and only 北京 marked
+    assert search(tmp_path, "タワー", 5).hits[0].start == 10.0
+    assert not search(tmp_path, "京北", 5).hits or search(tmp_path, "京北", 5).sounds_like
+
+
+def test_decomposed_accents_are_found_and_marked_whole(tmp_path):
+    """Text in NFD (an accent as its own character, as macOS writes file names) has the same
+    words as the composed text, and the mark covers the accent too."""
+    import unicodedata
+
+    from index.search import search
+    from index.writer import replace, transcript_documents
+
+    t = transcript("v1", [(0.0, unicodedata.normalize("NFD", "the cafés of Pérez are open"))])
+    replace(tmp_path, {"v1": transcript_documents(t)})
+    (hit,) = search(tmp_path, "cafés", 5).hits
+    assert hit.start == 0.5 and unicodedata.normalize("NFC", hit.snippet).count("\x02cafés\x03") == 1
+    assert search(tmp_path, '"of perez"', 5).hits[0].start == 1.0

@@ -169,10 +169,7 @@
 
   // ------------------------------------------------------------------ search
 
-  // lowercase, diacritics folded, letters and digits: the same as tokens() in export.py
-  function tokens(text) {
-    return text.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "").match(/[\p{L}\p{N}]+/gu) || [];
-  }
+  const tokens = archiverWords.words;  // assets/words.js: the words Python indexed, found alike
 
   function setupSearch(index) {
     const input = $("#q"), out = $("#results"), status = $("#search-status");
@@ -230,21 +227,19 @@
 
     function marked(text, words) {
       const frag = document.createDocumentFragment();
-      const re = /[\p{L}\p{N}]+/gu;
-      let last = 0, mark = null, m;
-      while ((m = re.exec(text))) {
-        const word = tokens(m[0]).join("");
+      let last = 0, mark = null;
+      for (const [start, end, word] of archiverWords.spans(text)) {
         if (!words.some((w) => word.startsWith(w))) continue;
-        const gap = text.slice(last, m.index);
-        if (mark && /^[-'\u2019.]$/.test(gap)) {
-          mark.textContent += gap + m[0];  // "al-Tanf" is one mark, not two
+        const gap = text.slice(last, start);
+        if (mark && /^[-'\u2019.]?$/.test(gap)) {
+          mark.textContent += gap + text.slice(start, end);  // "al-Tanf" and "北京" are one mark, not two
         } else {
           frag.append(gap);
           mark = document.createElement("mark");
-          mark.textContent = m[0];
+          mark.textContent = text.slice(start, end);
           frag.append(mark);
         }
-        last = m.index + m[0].length;
+        last = end;
       }
       frag.append(text.slice(last));
       return frag;

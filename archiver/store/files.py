@@ -38,9 +38,12 @@ def sha256_file(path: Path) -> str:
 
 
 @contextmanager
-def atomic_open(path: Path) -> Iterator[BinaryIO]:
+def atomic_open(path: Path, exclusive: bool = False) -> Iterator[BinaryIO]:
     """A file to write that appears at `path` only once complete: a temp file in the same
-    directory, fsynced, then renamed over the target; removed if the writing fails."""
+    directory (mode 0600), fsynced, then renamed over the target; removed if the writing fails.
+
+    exclusive: never replace an existing `path`; FileExistsError when there is one (two
+    processes making the same key: the first one's stays)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:
@@ -48,7 +51,11 @@ def atomic_open(path: Path) -> Iterator[BinaryIO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

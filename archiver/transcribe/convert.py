@@ -29,13 +29,13 @@ import json
 import os
 import re
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ArchiverError
+from ..store.files import atomic_open
 from .models import BUNDLED_MODELS, bundled_model_path, cache_dir
 
 CONVERTER_VERSION = 1  # part of the cache file name: bump when the output changes
@@ -240,15 +240,8 @@ def convert(model_name_or_dir: str = "tiny.en", out: Path | None = None) -> Path
         "source": {"model": name, "directory": str(directory), "converter_version": CONVERTER_VERSION},
     }
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint, f)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(target) as f:
+        torch.save(checkpoint, f)
     if out is None and name in BUNDLED_MODELS:  # an older conversion of a bundled model is dead weight
         for stale in target.parent.glob(f"{name}-*.pt"):
             if stale != target and re.fullmatch(rf"{re.escape(name)}-[0-9a-f]{{12}}\.pt", stale.name):

@@ -677,6 +677,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
 
     _, speakers_note = speakers.wanted(archive.config["transcribe"].get("diarize", "auto"))  # fails early
     archive.clean_temp_files()
+    _rebuild_outdated_index(archive, progress)
     batch = _unique_sources(sources)
 
     def unexpected(source: str, e: Exception, fetched: FetchedSource | None = None) -> FetchedSource:
@@ -826,6 +827,16 @@ def name_speaker(archive: Archive, video_id: str, speaker: str, name: str) -> di
                                                        names_by_video(archive, archive.catalog.video_ids_of(article_id)))
         replace(archive.layout.index_dir, owners)
         return names
+
+
+def _rebuild_outdated_index(archive: Archive, progress: Progress) -> None:
+    """An index made by an earlier version cannot take new passages (nor answer queries
+    rightly): rebuilt here from the JSON files, so that upgrading asks nothing of the user."""
+    from index.writer import is_outdated
+
+    if is_outdated(archive.layout.index_dir):
+        progress("the search index was made by an earlier version: rebuilding it")
+        _reindex(archive)
 
 
 def _reindex(archive: Archive) -> int:

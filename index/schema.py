@@ -36,7 +36,8 @@ from whoosh.formats import Existence, Frequency
 from archiver.words import WORD, fold, words as terms  # noqa: F401 (WORD, fold: for search.py)
 
 # Kept in every index (its schema's text field): an index whose terms were made by other
-# rules asks for `archiver reindex` (search.is_current). 2: each ideograph or kana is a word.
+# rules is outdated (search.is_current), and the next `add` rebuilds it. 2: each ideograph or
+# kana is a word of its own, words of decomposed text as of composed text.
 TERMS_VERSION = 2
 
 

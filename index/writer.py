@@ -72,6 +72,13 @@ def _open_index(index_dir: Path, create: bool):
     return ix
 
 
+def is_outdated(index_dir: Path) -> bool:
+    """Whether the live index was made by another version (its schema, or its rules of what
+    a word is): `archiver add` then rebuilds it from the JSON files before adding to it."""
+    live = layout.live_dir(index_dir)
+    return live is not None and not is_current(whoosh_index.open_dir(str(live)))
+
+
 def speaker_terms(speakers: list[str | None], names: dict[str, str]) -> list[str]:
     """What `speaker:` matches: each speaker's id ("s1"), name ("mike pompeo") and name words."""
     out: list[str] = []

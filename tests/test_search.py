@@ -384,13 +384,40 @@ def test_an_index_made_by_earlier_word_rules_asks_for_reindex(tmp_path):
     from index.schema import TERMS_VERSION, make_schema
     from index.search import OutdatedIndex, search
 
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old").mkdir()
+    whoosh_index.create_in(str(tmp_path / "new"), make_schema())
+    assert whoosh_index.open_dir(str(tmp_path / "new")).schema["text"].terms_version == TERMS_VERSION
     schema = make_schema()
     del schema["text"].terms_version  # what an index of version 1 holds
-    whoosh_index.create_in(str(tmp_path), schema)
+    whoosh_index.create_in(str(tmp_path / "old"), schema)
     with pytest.raises(OutdatedIndex):
-        search(tmp_path, "anything", 5)
-    assert whoosh_index.open_dir(str(tmp_path)).schema["text"].__dict__.get("terms_version") is None
-    assert TERMS_VERSION == make_schema()["text"].terms_version  # and a new index keeps it
+        search(tmp_path / "old", "anything", 5)
+
+
+def test_add_rebuilds_an_index_made_by_earlier_word_rules(seed_archive, tmp_path):
+    """Upgrading asks nothing of the user: the next `add` (or `retry`) rebuilds the index from
+    the JSON files before adding to it, and the seed's passages are found again."""
+    import shutil
+
+    from whoosh import index as whoosh_index
+
+    from archiver import config
+    from archiver.pipeline import Archive, add
+    from index.schema import make_schema
+    from index.search import OutdatedIndex, search
+
+    archive = tmp_path / "archive"
+    shutil.copytree(seed_archive[0], archive)
+    shutil.rmtree(archive / "index")
+    schema = make_schema()
+    del schema["text"].terms_version
+    (archive / "index").mkdir()
+    whoosh_index.create_in(str(archive / "index"), schema)  # empty, in the layout before CURRENT
+    with pytest.raises(OutdatedIndex):
+        search(archive / "index", "Idlib", 5)
+    add(Archive.open(archive, config.load()), [])
+    assert search(archive / "index", "Idlib", 5).hits and search(archive / "index", '"safe haven"', 5).hits
 
 
 def test_a_word_inside_a_chinese_or_japanese_sentence_is_found_at_its_time(tmp_path):

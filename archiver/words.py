@@ -10,10 +10,13 @@
   the same on both sides of every match.
 - A word is a run of letters, digits and "_" (Python's \\w). "al-Tanf" is two words, as a
   speech engine may write it; so are "Alomar's" and "don't" (a query for "don't" is the
-  phrase "don t"), so that "Alomar" finds "Alomar's". Both come back as a phrase.
+  phrase "don t"), so that "Alomar" finds "Alomar's".
 - Chinese and Japanese write no spaces between words: each ideograph and each kana is a
   word of its own, so that a word inside a sentence can be found (as a phrase of its
   characters: "北京" is "北 京"); as one run, a whole clause was a single word.
+
+A change to these rules changes the terms of every index: bump index/schema.TERMS_VERSION
+(the next `add` then rebuilds an older index), and change words.js alike.
 """
 from __future__ import annotations
 

@@ -153,8 +153,8 @@ def video_state(page) -> dict:
 def test_bundle_layout_files_for_other_tools_and_manifest(seed):
     bundle, article, video = seed["bundle"], seed["article"], seed["video"]
     a, v = article["id"], video["id"]
-    for path in ["index.html", "search.json", "manifest.json", "assets/app.js", "assets/words.js",
-                 "assets/style.css", f"articles/{a}/index.html", f"articles/{a}/article.json", f"articles/{a}/show.json",
+    for path in ["index.html", "search.json", "manifest.json", "assets/app.js", "assets/words.js", "assets/style.css",
+                 f"articles/{a}/index.html", f"articles/{a}/article.json", f"articles/{a}/show.json",
                  f"articles/{a}/alignments/{v}.json", f"videos/{v}/index.html", f"videos/{v}/media.mp4",
                  f"videos/{v}/info.json", f"videos/{v}/transcript.json", f"videos/{v}/{v}.vtt", f"videos/{v}/{v}.srt"]:
         assert (bundle / path).is_file(), path

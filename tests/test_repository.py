@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 from importlib import metadata
@@ -145,12 +146,17 @@ def test_extras_carry_what_the_generator_and_tests_need(extra, packages):
 # ---------------------------------------------------------------- one concept, one place
 
 
+@functools.cache
+def tree(path: Path) -> ast.AST:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def temp_files_of_its_own(path: Path) -> list[str]:
     """Where a source file makes a temp file that it could rename over a target: mkstemp,
     os.open(..., O_EXCL), NamedTemporaryFile(delete=False). (A NamedTemporaryFile that deletes
     itself is scratch space; a temp directory renamed whole is not a file write.)"""
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree(path)):
         if isinstance(node, ast.Call):
             name = ast.unparse(node.func).split(".")[-1]
             keeps = any(k.arg == "delete" and ast.unparse(k.value) == "False" for k in node.keywords)
@@ -187,7 +193,7 @@ def test_no_two_classes_share_a_name():
     downloaded video and a fetched article) are two things a reader takes for one."""
     where: dict[str, list[str]] = {}
     for path in sources("archiver", "index"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree(path)):
             if isinstance(node, ast.ClassDef):
                 where.setdefault(node.name, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not {name: places for name, places in where.items() if len(places) > 1}

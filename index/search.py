@@ -140,7 +140,9 @@ def lexicon_for(searcher) -> phonetic.Lexicon:
     if lexicon is None:
         reader = searcher.reader()
         words = (w.decode("utf-8") for w in reader.lexicon("text")) if "text" in reader.indexed_field_names() else ()
-        lexicon = phonetic.Lexicon(searcher._ix.storage.folder).complete(words, reader.generation())
+        # an index with no segment yet (the first add has not committed) reads as generation None
+        generation = reader.generation()
+        lexicon = phonetic.Lexicon(searcher._ix.storage.folder).complete(words, -1 if generation is None else generation)
         searcher.archive_lexicon = lexicon
     return lexicon
 

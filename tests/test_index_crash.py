@@ -170,3 +170,16 @@ def test_archiver_reindex_killed_before_its_switch(tmp_path):
     assert run_cli("reindex", archive=archive, check=True).stdout.startswith("indexed ")
     assert run_json("search", "harb*", archive=archive)["hits"]
     assert len([p for p in (archive / "index").iterdir() if p.is_dir()]) == 1
+
+
+def test_an_index_created_but_never_committed_to_answers_empty(tmp_path):
+    """What a reader sees between the first add's index creation and its first commit: an
+    index without a segment (Whoosh's EmptyReader has generation None). Every kind of search
+    answers with nothing, none raises."""
+    from index.search import search
+    from index.writer import open_index
+
+    open_index(tmp_path / "index")
+    for query in ("Pompeo", "Pomp*", "Pompeo~", "\"the minister\"", "Pompeo OR Ankara"):
+        assert search(tmp_path / "index", query).hits == []
+    assert search(tmp_path / "index", "Pompeo", sounds_like=True).hits == []

@@ -47,11 +47,13 @@ def narration():
 
 @pytest.fixture(scope="module")
 def parity(narration):
-    """(openai-whisper result, faster-whisper result, seconds each) on the seed narration, tiny.en, fp32, beam 5."""
-    out = {}
+    """(openai-whisper result, faster-whisper result, seconds each) on the seed narration's first
+    60 s (cut in the pause after a sentence: openai-whisper at beam 5 takes minutes for all of
+    it), tiny.en, fp32, beam 5."""
+    out, opening = {}, narration[:int(60.1 * 16000)]
     for name, engine in (("openai", openai_engine), ("faster", faster)):
         started = time.perf_counter()
-        out[name] = engine.run(narration, TranscribeOptions(engine=f"{name}-whisper", **PARITY))
+        out[name] = engine.run(opening, TranscribeOptions(engine=f"{name}-whisper", **PARITY))
         out[name + "_seconds"] = time.perf_counter() - started
     return out
 
@@ -105,7 +107,7 @@ def test_openai_whisper_matches_faster_whisper(parity):
     words at the same times. The implementations agree to ~1e-5 on encoder output and logits."""
     result = compare(parity["openai"].segments, parity["faster"].segments)
     print(f"\nparity: {result}; openai-whisper {parity['openai_seconds']:.1f} s, faster-whisper {parity['faster_seconds']:.1f} s")
-    assert min(result["words"]) > 400, "the narration is 173 s of speech"
+    assert min(result["words"]) > 140, "the opening is 60 s of speech"
     a, b = words_of(parity["openai"].segments), words_of(parity["faster"].segments)
     assert [norm(w.word) for w in a] == [norm(w.word) for w in b]
     assert result["max_dt"] <= 0.1, f"word timestamps differ by up to {result['max_dt']} s"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 import os
 import re
 import shutil
@@ -41,6 +42,7 @@ from . import signing
 from .capture import PAGE_WACZ
 from .provenance import FILE as PROVENANCE
 from .store.files import TEMP_PREFIX, atomic_open, atomic_write_bytes, sha256_file, slugify
+from .text import decodable, printable
 from .verify import BUNDLE_FORMAT, BUNDLE_VERSION, MANIFEST, OUTSIDE_MANIFEST, SIGNATURE, SUMS, TSR, VERIFY_TXT, hash_tree
 
 STATIC = Path(__file__).parent / "export_static"
@@ -166,14 +168,24 @@ def when(iso: str | None) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _cues(segments: list[dict[str, Any]]) -> list[tuple[float, float, str]]:
-    """Segments as (start, end, one-line text); a cue must end after it starts."""
+LONGEST_VIDEO = 10 * 24 * 3600.0  # seconds: where cues end when the duration is unknown (timedelta overflows past 1e14)
+
+
+def _cues(segments: list[dict[str, Any]], duration: float | None = None) -> list[tuple[float, float, str]]:
+    """Segments as (start, end, one-line text) in the order of their start, as WebVTT wants it;
+    a cue ends after it starts and lies within the video. A time that is no number (NaN, inf:
+    a transcript made elsewhere) has nothing to show."""
+    limit = duration if duration and math.isfinite(duration) and duration > 0 else LONGEST_VIDEO
     out = []
     for s in segments:
-        text = " ".join(s["text"].split())
-        if text:
-            out.append((s["start"], max(s["end"], s["start"] + 0.01), text))
-    return out
+        text = printable(decodable(" ".join(s["text"].split())))
+        start, end = s["start"], s["end"]
+        if not text or not math.isfinite(start) or start >= limit:
+            continue
+        start = max(0.0, start)
+        end = min(end, limit) if math.isfinite(end) else start
+        out.append((start, max(end, start + 0.01), text))
+    return sorted(out, key=lambda cue: cue[0])
 
 
 def vtt_time(seconds: float) -> str:
@@ -184,20 +196,20 @@ def vtt_time(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
-def to_vtt(segments: list[dict[str, Any]]) -> str:
+def to_vtt(segments: list[dict[str, Any]], duration: float | None = None) -> str:
     """WebVTT: cue text escapes & < > (so '-->' cannot occur in it either)."""
     lines = ["WEBVTT", ""]
-    for i, (start, end, text) in enumerate(_cues(segments), 1):
+    for i, (start, end, text) in enumerate(_cues(segments, duration), 1):
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         lines += [str(i), f"{vtt_time(start)} --> {vtt_time(end)}", text, ""]
     return "\n".join(lines)
 
 
-def to_srt(segments: list[dict[str, Any]]) -> str:
+def to_srt(segments: list[dict[str, Any]], duration: float | None = None) -> str:
     import srt
 
     return srt.compose([srt.Subtitle(i, timedelta(seconds=start), timedelta(seconds=end), text)
-                        for i, (start, end, text) in enumerate(_cues(segments), 1)])
+                        for i, (start, end, text) in enumerate(_cues(segments, duration), 1)])
 
 
 # ---------------------------------------------------------------- the search index
@@ -390,8 +402,8 @@ def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: P
             _copy(v.info, base / "info.json")
         if v.transcript:
             _copy(v.transcript, base / "transcript.json")
-        _write(base / f"{v.id}.vtt", to_vtt(v.show["segments"]))
-        _write(base / f"{v.id}.srt", to_srt(v.show["segments"]))
+        _write(base / f"{v.id}.vtt", to_vtt(v.show["segments"], v.show["duration"]))
+        _write(base / f"{v.id}.srt", to_srt(v.show["segments"], v.show["duration"]))
         custody = archive.layout.media_dir(v.id) / PROVENANCE
         if custody.exists():
             _copy(custody, base / PROVENANCE)
@@ -650,7 +662,7 @@ def transcript_list(v: VideoItem, extra: list[dict[str, Any]], hidden: bool = Fa
 
 
 def cue_data(videos: list[VideoItem]) -> dict[str, Any]:
-    return {"videos": {v.id: {"lang": v.show["language"] or "", "cues": [list(c) for c in _cues(v.show["segments"])]}
+    return {"videos": {v.id: {"lang": v.show["language"] or "", "cues": [list(c) for c in _cues(v.show["segments"], v.show["duration"])]}
                        for v in videos}}
 
 

@@ -239,7 +239,7 @@ def _parse_date(text: str, name: str) -> date | None:
                 return date(year + (month == 12), month % 12 + 1, 1)
             return date(year, month, day) + timedelta(days=1)
         return date(year, month or 1, day or 1) - timedelta(days=1)  # before: the day before the first
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:  # after:2020-02-30; after:9999-12-31 and before:0001 leave the calendar
         raise BadQuery(f"{name}:{text}: {e}") from None
 
 

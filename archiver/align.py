@@ -17,6 +17,7 @@ two, so this is not one global edit script. It works locally:
 from __future__ import annotations
 
 import bisect
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,10 +33,28 @@ SNAP_WINDOW = 0.7  # seconds around a word time to look for a speech boundary
 MAX_GAP_CELLS = 4000  # bound the Python DP on one gap; beyond it, leave the gap unmatched
 
 
+def video_end(transcript: Transcript) -> float:
+    """The latest moment an alignment may name: the duration, else the last word's end."""
+    if math.isfinite(transcript.duration) and transcript.duration > 0:
+        return transcript.duration
+    return max([w.end for w in transcript.words if math.isfinite(w.end)] + [0.0])
+
+
+def within(t: float, limit: float, otherwise: float) -> float:
+    """t inside [0, limit]; `otherwise` when t is no number (NaN, inf)."""
+    return min(max(t, 0.0), limit) if math.isfinite(t) else otherwise
+
+
 @dataclass
 class TranscriptTokens:
+    """A transcript's tokens with their times, held within the video: a transcript made
+    elsewhere can have times that are negative, NaN, infinite or past the end."""
+
     video_id: str
     transcript: Transcript
+    limit: float = 0.0  # the video's end
+    words: list[tuple[float, float, str]] = field(default_factory=list)
+    speech: list[tuple[float, float]] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     starts: list[float] = field(default_factory=list)
     ends: list[float] = field(default_factory=list)
@@ -44,18 +63,29 @@ class TranscriptTokens:
 
     @classmethod
     def build(cls, video_id: str, transcript: Transcript, lang: str) -> TranscriptTokens:
-        tt = cls(video_id, transcript)
+        tt = cls(video_id, transcript, video_end(transcript))
+        previous = 0.0
         for word in transcript.words:
-            pieces = tokens(word.word, lang)
-            span = (word.end - word.start) / max(1, len(pieces))
+            start = within(word.start, tt.limit, previous)
+            end = previous = max(start, within(word.end, tt.limit, start))
+            tt.words.append((start, end, word.word))
+        tt.speech = sorted((within(a, tt.limit, 0.0), within(b, tt.limit, 0.0)) for a, b in transcript.speech
+                           if math.isfinite(a) and math.isfinite(b) and a <= b)
+        for start, end, word in tt.words:
+            pieces = tokens(word, lang)
+            span = (end - start) / max(1, len(pieces))
             for k, piece in enumerate(pieces):  # a word spelled out ("2,300") shares its time
                 tt.tokens.append(piece)
-                tt.starts.append(word.start + k * span)
-                tt.ends.append(word.start + (k + 1) * span)
+                tt.starts.append(start + k * span)
+                tt.ends.append(start + (k + 1) * span)
         for j in range(len(tt.tokens) - 1):
             tt.pairs[(tt.tokens[j], tt.tokens[j + 1])].append(j)
         tt.claimed = [False] * len(tt.tokens)
         return tt
+
+    def moment(self, t: float) -> float:
+        """t as alignments store it: to the millisecond, never past the end."""
+        return min(round(t, 3), self.limit)
 
 
 @dataclass
@@ -98,7 +128,8 @@ def location_units(paragraphs: list[list[int]], min_tokens: int = 8) -> list[tup
         else:
             units.append([first, last])
     if len(units) > 1 and units[-1][1] - units[-1][0] < min_tokens:
-        units[-2][1] = units.pop()[1]
+        short = units.pop()  # (units[-2][1] = units.pop()[1] pops first, then indexes the shorter list)
+        units[-1][1] = short[1]
     return [tuple(u) for u in units]
 
 
@@ -225,7 +256,7 @@ def estimate_end(first: int, last: int, matched: dict[int, Match], tt: Transcrip
     if unheard == 0:
         return tt.ends[j]
     k = bisect.bisect_right(order, i)
-    ceiling = tt.starts[matched[order[k]].transcript_pos] if k < len(order) else tt.transcript.duration or 1e9
+    ceiling = tt.starts[matched[order[k]].transcript_pos] if k < len(order) else tt.limit
     j_fwd = min(len(tt.tokens) - 1, j + unheard)
     return min(ceiling, max(tt.ends[j_fwd], tt.ends[j]))
 
@@ -270,9 +301,9 @@ def align(article: Article, transcripts: dict[str, Transcript], threshold: float
                 continue
             start = estimate_start(first, last, matched, tt, order)
             end = estimate_end(first, last, matched, tt, order)
-            if snap_to_speech and tt.transcript.speech:
-                start, end = snap(start, tt.transcript.speech, "start"), snap(end, tt.transcript.speech, "end")
-            found[s] = SentenceAlignment(s, vid, round(start, 3), round(max(end, start), 3), round(score, 3))
+            if snap_to_speech and tt.speech:
+                start, end = snap(start, tt.speech, "start"), snap(end, tt.speech, "end")
+            found[s] = SentenceAlignment(s, vid, tt.moment(start), tt.moment(max(end, start)), round(score, 3))
             heard = [matched[i].transcript_pos for i in range(first, last) if i in matched]
             for j in range(min(heard), max(heard) + 1):
                 tt.claimed[j] = True
@@ -328,8 +359,9 @@ def extra_speech(tt: TranscriptTokens, sentences: list[SentenceAlignment], min_w
 
     runs: list[list] = []
     current: list = []
-    for word in tt.transcript.words:
-        if covered((word.start + word.end) / 2):
+    for word in tt.words:
+        start, end, _ = word
+        if covered((start + end) / 2):
             if current:
                 runs.append(current)
             current = []
@@ -337,8 +369,8 @@ def extra_speech(tt: TranscriptTokens, sentences: list[SentenceAlignment], min_w
             current.append(word)
     if current:
         runs.append(current)
-    return [ExtraSpeech(tt.video_id, round(run[0].start, 3), round(run[-1].end, 3),
-                        "".join(w.word for w in run).strip())
+    return [ExtraSpeech(tt.video_id, tt.moment(min(s for s, _, _ in run)), tt.moment(max(e for _, e, _ in run)),
+                        "".join(w for _, _, w in run).strip())  # times out of order: the run's earliest and latest
             for run in runs if len(run) >= min_words]
 
 

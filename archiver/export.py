@@ -172,20 +172,21 @@ LONGEST_VIDEO = 10 * 24 * 3600.0  # seconds: where cues end when the duration is
 
 
 def _cues(segments: list[dict[str, Any]], duration: float | None = None) -> list[tuple[float, float, str]]:
-    """Segments as (start, end, one-line text) in the order of their start, as WebVTT wants it;
-    a cue ends after it starts and lies within the video. A time that is no number (NaN, inf:
-    a transcript made elsewhere) has nothing to show."""
+    """Segments as (start, end, one-line text) to the millisecond, in the order of their start
+    (then end) as WebVTT wants it and srt.compose sorts them; a cue ends after it starts and
+    lies within the video. A time that is no number (NaN, inf: a transcript made elsewhere)
+    has nothing to show."""
     limit = duration if duration and math.isfinite(duration) and duration > 0 else LONGEST_VIDEO
     out = []
     for s in segments:
-        text = printable(decodable(" ".join(s["text"].split())))
+        text = " ".join(printable(decodable(s["text"])).split())
         start, end = s["start"], s["end"]
         if not text or not math.isfinite(start) or start >= limit:
             continue
-        start = max(0.0, start)
-        end = min(end, limit) if math.isfinite(end) else start
-        out.append((start, max(end, start + 0.01), text))
-    return sorted(out, key=lambda cue: cue[0])
+        start = round(max(0.0, start), 3)
+        end = round(min(end, limit), 3) if math.isfinite(end) else start
+        out.append((start, max(end, round(start + 0.01, 3)), text))
+    return sorted(out, key=lambda cue: cue[:2])
 
 
 def vtt_time(seconds: float) -> str:

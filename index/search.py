@@ -50,6 +50,7 @@ from .schema import WORD, fold, make_schema, pair_terms, terms
 HYPHENATED = re.compile(r'(?<![\w"])(\w+(?:-\w+)+)(?![\w"])')
 FILTER = re.compile(r'(?<!\S)(article|video|source|lang|after|before):("[^"]*"|\S+)', re.IGNORECASE)
 MARK_START, MARK_END = "\x02", "\x03"  # around matched words in snippets; the CLI renders them
+UNMARKED = str.maketrans("", "", MARK_START + MARK_END)  # a transcript made elsewhere can hold the marks
 SCAN_BUDGET = 12_000  # matching passages scored per query at most (see the module doc)
 SOUND_CANDIDATES = 100  # passages checked word by word in a sound-alike search
 CONTEXT_WORDS = 8  # words of context each side of the match in a snippet
@@ -671,7 +672,7 @@ def snippet(text: str, marks: Marks, first: int | None) -> str:
     center = first if first is not None else 0
     last = max((m for m in marks if m - center <= CONTEXT_WORDS * 2), default=center)
     lo, hi = max(0, center - CONTEXT_WORDS), min(len(chunks), last + CONTEXT_WORDS + 1)
-    out = [_mark(chunks[i], marks[i]) if i in marks else chunks[i] for i in range(lo, hi)]
+    out = [_mark(chunks[i], marks[i]) if i in marks else chunks[i].translate(UNMARKED) for i in range(lo, hi)]
     joined = " ".join(out).replace(f"{MARK_END} {MARK_START}", " ")
     return ("… " if lo > 0 else "") + joined + (" …" if hi < len(chunks) else "")
 
@@ -686,9 +687,9 @@ def _mark(chunk: str, spans: list[tuple[int, int]]) -> str:
             merged.append([a, b])
     out, pos = [], 0
     for a, b in merged:
-        out += [chunk[pos:a], MARK_START, chunk[a:b], MARK_END]
+        out += [chunk[pos:a].translate(UNMARKED), MARK_START, chunk[a:b].translate(UNMARKED), MARK_END]
         pos = b
-    out.append(chunk[pos:])
+    out.append(chunk[pos:].translate(UNMARKED))
     return "".join(out)
 
 

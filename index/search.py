@@ -225,12 +225,17 @@ def date_bounds(filters: dict[str, list[str]]) -> tuple[date | None, date | None
             _parse_date(filters.get("before", [""])[-1], "before"))
 
 
+def _shown(text: str) -> str:
+    """Text for a one-line message: its control characters (a line break) written out."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
 def _parse_date(text: str, name: str) -> date | None:
     if not text:
         return None
     m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
     if not m or (m[2] and not 1 <= int(m[2]) <= 12):
-        raise BadQuery(f"{name}:{text} is not a date; write {name}:YYYY, {name}:YYYY-MM or {name}:YYYY-MM-DD")
+        raise BadQuery(f"{name}:{_shown(text)} is not a date; write {name}:YYYY, {name}:YYYY-MM or {name}:YYYY-MM-DD")
     year, month, day = int(m[1]), int(m[2] or 0), int(m[3] or 0)
     try:
         if name == "after":  # after:2020 means from 2021-01-01; after:2020-03 from April
@@ -241,7 +246,7 @@ def _parse_date(text: str, name: str) -> date | None:
             return date(year, month, day) + timedelta(days=1)
         return date(year, month or 1, day or 1) - timedelta(days=1)  # before: the day before the first
     except (ValueError, OverflowError) as e:  # after:2020-02-30; after:9999-12-31 and before:0001 leave the calendar
-        raise BadQuery(f"{name}:{text}: {e}") from None
+        raise BadQuery(f"{name}:{_shown(text)}: {e}") from None
 
 
 def date_range_terms(first: date | None, last: date | None, years: tuple[int, int] | None = None) -> list[str]:

@@ -86,6 +86,7 @@ date_text = st.one_of(
 @example("9999-12-31", "")
 @example("9999-12", "")
 @example("", "0001-01-01")
+@example("", "\r\n")  # the message broke into two lines
 def test_dates_are_days_or_a_bad_query(after, before):
     from index.search import BadQuery, date_bounds
 

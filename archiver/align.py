@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -35,10 +36,28 @@ LONE_GAP = 2.0  # seconds between two neighbouring words of a sentence that part
 MAX_GAP_CELLS = 4000  # bound the Python DP on one gap; beyond it, leave the gap unmatched
 
 
+def video_end(transcript: Transcript) -> float:
+    """The latest moment an alignment may name: the duration, else the last word's end."""
+    if math.isfinite(transcript.duration) and transcript.duration > 0:
+        return transcript.duration
+    return max([w.end for w in transcript.words if math.isfinite(w.end)] + [0.0])
+
+
+def within(t: float, limit: float, otherwise: float) -> float:
+    """t inside [0, limit]; `otherwise` when t is no number (NaN, inf)."""
+    return min(max(t, 0.0), limit) if math.isfinite(t) else otherwise
+
+
 @dataclass
 class TranscriptTokens:
+    """A transcript's tokens with their times, held within the video: a transcript made
+    elsewhere can have times that are negative, NaN, infinite or past the end."""
+
     video_id: str
     transcript: Transcript
+    limit: float = 0.0  # the video's end
+    timed: list[tuple[float, float, str]] = field(default_factory=list)  # (start, end, word) of each word, held within
+    speech: list[tuple[float, float]] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     starts: list[float] = field(default_factory=list)
     ends: list[float] = field(default_factory=list)
@@ -49,13 +68,18 @@ class TranscriptTokens:
 
     @classmethod
     def build(cls, video_id: str, transcript: Transcript, lang: str) -> TranscriptTokens:
-        tt = cls(video_id, transcript)
-        speech = sorted(tuple(r) for r in transcript.speech)
+        tt = cls(video_id, transcript, video_end(transcript))
+        tt.speech = sorted((within(a, tt.limit, 0.0), within(b, tt.limit, 0.0)) for a, b in transcript.speech
+                           if math.isfinite(a) and math.isfinite(b) and a <= b)
+        previous = 0.0
         for segment in transcript.segments:
             for n, word in enumerate(segment.words):
+                start = within(word.start, tt.limit, previous)
+                end = previous = max(start, within(word.end, tt.limit, start))
+                tt.timed.append((start, end, word.word))
                 pieces = tokens(word.word, lang)
-                start, end = word_time(sum(map(len, pieces)), word.start, word.end, n == 0, n == len(segment.words) - 1,
-                                       speech)
+                start, end = word_time(sum(map(len, pieces)), start, end, n == 0, n == len(segment.words) - 1,
+                                       tt.speech)
                 span = (end - start) / max(1, len(pieces))
                 for k, piece in enumerate(pieces):  # a word spelled out ("2,300") shares its time
                     tt.tokens.append(piece)
@@ -65,7 +89,7 @@ class TranscriptTokens:
             tt.pairs[(tt.tokens[j], tt.tokens[j + 1])].append(j)
         tt.claimed = [False] * len(tt.tokens)
         tt.words = transcript.words
-        tt.word_starts = [w.start for w in tt.words]
+        tt.word_starts = [start for start, _, _ in tt.timed]
         return tt
 
     @functools.cached_property
@@ -73,6 +97,10 @@ class TranscriptTokens:
         """How fast this recording speaks: the median time of a letter over its tokens."""
         rates = sorted((e - s) / len(t) for t, s, e in zip(self.tokens, self.starts, self.ends) if t)
         return min(0.12, max(0.04, rates[len(rates) // 2])) if rates else 0.07
+
+    def moment(self, t: float) -> float:
+        """t as alignments store it: to the millisecond, never past the end."""
+        return min(round(t, 3), self.limit)
 
 
 def longest(letters: int) -> float:
@@ -147,7 +175,8 @@ def location_units(paragraphs: list[list[int]], min_tokens: int = 8) -> list[tup
         else:
             units.append([first, last])
     if len(units) > 1 and units[-1][1] - units[-1][0] < min_tokens:
-        units[-2][1] = units.pop()[1]
+        short = units.pop()  # (units[-2][1] = units.pop()[1] pops first, then indexes the shorter list)
+        units[-1][1] = short[1]
     return [tuple(u) for u in units]
 
 
@@ -307,13 +336,13 @@ def estimate_end(first: int, last: int, matched: dict[int, Match], at: ArticleTo
     if i == last - 1:
         return tt.ends[j]
     k = bisect.bisect_right(order, i)
-    ceiling = tt.starts[matched[order[k]].transcript_pos] if k < len(order) else tt.transcript.duration or 1e9
+    ceiling = tt.starts[matched[order[k]].transcript_pos] if k < len(order) else tt.limit
     forward, end_token = j, len(tt.tokens) - 1
     while last - 1 - i > forward - j and forward < end_token and tt.starts[forward + 1] < ceiling \
             and tt.starts[forward + 1] - tt.ends[forward] <= PAUSE:
         forward += 1
     unaccounted = at.tokens[i + 1 + (forward - j):last]
-    after = min(ceiling, tt.starts[forward + 1] if forward < end_token else tt.transcript.duration or 1e9,
+    after = min(ceiling, tt.starts[forward + 1] if forward < end_token else tt.limit,
                 tt.ends[j] + _lasting(at.tokens[i + 1:last]))
     return min(after, tt.ends[forward] + tt.seconds_per_letter * sum(map(len, unaccounted)))
 
@@ -381,9 +410,9 @@ def align(article: Article, transcripts: dict[str, Transcript], threshold: float
             mine = without_lone_edges(first, last, matched, tt)
             start = estimate_start(first, last, mine, at, tt, sorted(mine))
             end = estimate_end(first, last, mine, at, tt, sorted(mine))
-            if snap_to_speech and tt.transcript.speech:
-                start, end = snap(start, tt.transcript.speech, "start"), snap(end, tt.transcript.speech, "end")
-            found[s] = SentenceAlignment(s, vid, round(start, 3), round(max(end, start), 3), round(score, 3),
+            if snap_to_speech and tt.speech:
+                start, end = snap(start, tt.speech, "start"), snap(end, tt.speech, "end")
+            found[s] = SentenceAlignment(s, vid, tt.moment(start), tt.moment(max(end, start)), round(score, 3),
                                          speaker_of(tt, start, end))
             heard = [mine[i].transcript_pos for i in range(first, last) if i in mine]
             for j in range(min(heard), max(heard) + 1):
@@ -452,8 +481,9 @@ def extra_speech(tt: TranscriptTokens, sentences: list[SentenceAlignment], min_w
 
     runs: list[list] = []
     current: list = []
-    for word in tt.transcript.words:
-        if covered((word.start + word.end) / 2):
+    for word in tt.timed:
+        start, end, _ = word
+        if covered((start + end) / 2):
             if current:
                 runs.append(current)
             current = []
@@ -461,8 +491,8 @@ def extra_speech(tt: TranscriptTokens, sentences: list[SentenceAlignment], min_w
             current.append(word)
     if current:
         runs.append(current)
-    return [ExtraSpeech(tt.video_id, round(run[0].start, 3), round(run[-1].end, 3),
-                        "".join(w.word for w in run).strip())
+    return [ExtraSpeech(tt.video_id, tt.moment(min(s for s, _, _ in run)), tt.moment(max(e for _, e, _ in run)),
+                        "".join(w for _, _, w in run).strip())  # times out of order: the run's earliest and latest
             for run in runs if len(run) >= min_words]
 
 

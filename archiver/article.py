@@ -20,7 +20,8 @@ from .discover.urls import Base
 from .fetch import PageFetch, fetch_page
 from .models import Article, Sentence, VideoLink
 from .store.files import short_hash, slugify
-from .text import TERMINAL, Block, article_language, declared_language, html_blocks, main_paragraphs, sentence_spans
+from .text import (TERMINAL, Block, article_language, decodable, declared_language, html_blocks, main_paragraphs,
+                   printable, sentence_spans, xml_compatible)
 
 ARTICLE_SUFFIXES = {".html", ".htm", ".xhtml", ".md", ".markdown", ".txt"}
 
@@ -38,7 +39,8 @@ def article_id_for(source: str) -> str:
 def build_article(article_id: str, source: str, title: str, paragraphs: list[str],
                   links: list[VideoLink], language: str | None = None, **meta) -> Article:
     """Join the paragraphs into Article.text and split each into sentences in the article's language
-    (detected from the text when not given)."""
+    (detected from the text when not given). Control characters are dropped: a browser shows none of them."""
+    paragraphs = [p for p in map(printable, paragraphs) if p.strip()]
     text = "\n\n".join(paragraphs)
     language = language or article_language(text)
     spans, sentences = [], []
@@ -48,7 +50,8 @@ def build_article(article_id: str, source: str, title: str, paragraphs: list[str
         for start, end in sentence_spans(paragraph, language):
             sentences.append(Sentence(len(sentences), p_index, paragraph[start:end], position + start, position + end))
         position += len(paragraph) + 2
-    return Article(id=article_id, source=source, title=title.strip() or "(untitled)", text=text,
+    meta = {k: " ".join(printable(v).split()) if isinstance(v, str) else v for k, v in meta.items()}
+    return Article(id=article_id, source=source, title=" ".join(printable(title).split()) or "(untitled)", text=text,
                    paragraphs=spans, sentences=sentences, links=links, language=language, **meta)
 
 
@@ -124,6 +127,7 @@ def _same_text(a: str, b: str) -> bool:
 def parse_html(html: str, article_id: str, source: str, base: Base, content_language: str | None = None) -> Article:
     import trafilatura
 
+    html = xml_compatible(html)
     meta = trafilatura.extract_metadata(html)
     title = (meta.title if meta else "") or ""
     # trafilatura's text starts with the <h1>; the title is not a paragraph the video speaks
@@ -144,6 +148,7 @@ def parse_document(content: str, kind: str, article_id: str, source: str, base: 
     """Parse one document; `base` says what its relative links resolve against (none: no
     relative link resolves); `content_language` is the HTTP header, one more word on the language."""
     base = base or Base()
+    content = decodable(content)
     if kind == "html":
         return parse_html(content, article_id, source, base, content_language)
     title, blocks = markdown_blocks(content) if kind == "md" else text_blocks(content)
@@ -205,7 +210,7 @@ def read_article(source: str, timeout: float = 30, retries: int = 3, base_url: s
         except OSError as e:
             raise ArchiverError(f"{source}: cannot read the file ({e.strerror}); check the path") from e
         kind, location, content_language = kind_of(path.name), {"folder": path.resolve().parent}, None
-    text = body.decode("utf-8", "replace").replace("\x00", "")
+    text = body.decode("utf-8", "replace")
     base = base_for(text if kind == "html" else None, base_url=base_url, **location)
     article = parse_document(text, kind, article_id, source, base, content_language)
     article.fetched_at = now()

@@ -136,7 +136,9 @@ def add(ctx, sources, videos, from_file, engine, model, language, jobs, diarize,
         sources, videos = list(videos), []
     if not sources:
         raise ArchiverError("nothing to add: give article or video sources (see `archiver add --help`)")
-    if base_url and not base_url.startswith(("http://", "https://")):
+    from .discover.urls import is_web
+
+    if base_url and not is_web(base_url):
         raise ArchiverError(f"--base-url {base_url}: give an http(s) address, e.g. https://news.example/2020/story.html")
     if dry_run:
         return dry_run_add(ctx, sources, list(videos), base_url, as_json)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 import os
 import re
 import shutil
@@ -40,6 +41,7 @@ from . import signing
 from .capture import PAGE_WACZ
 from .provenance import FILE as PROVENANCE
 from .store.files import TEMP_PREFIX, atomic_open, atomic_write_bytes, sha256_file, slugify
+from .text import decodable, printable
 from .verify import BUNDLE_FORMAT, BUNDLE_VERSION, MANIFEST, OUTSIDE_MANIFEST, SIGNATURE, SUMS, TSR, VERIFY_TXT, hash_tree
 from .words import words
 
@@ -174,14 +176,26 @@ def speaker_labels(speakers: list[dict[str, Any]]) -> dict[str, str]:
     return {p["id"]: p["name"] or p["id"] for p in speakers}
 
 
-def _cues(segments: list[dict[str, Any]], labels: dict[str, str] | None = None) -> list[tuple[float, float, str, str]]:
-    """Segments as (start, end, one-line text, speaker label or ""); a cue must end after it starts."""
+LONGEST_VIDEO = 10 * 24 * 3600.0  # seconds: where cues end when the duration is unknown (timedelta overflows past 1e14)
+
+
+def _cues(segments: list[dict[str, Any]], labels: dict[str, str] | None = None,
+          duration: float | None = None) -> list[tuple[float, float, str, str]]:
+    """Segments as (start, end, one-line text, speaker label or "") to the millisecond, in the
+    order of their start (then end) as WebVTT wants it and srt.compose sorts them; a cue ends
+    after it starts and lies within the video. A time that is no number (NaN, inf: a
+    transcript made elsewhere) has nothing to show."""
+    limit = duration if duration and math.isfinite(duration) and duration > 0 else LONGEST_VIDEO
     out = []
     for s in segments:
-        text = " ".join(s["text"].split())
-        if text:
-            out.append((s["start"], max(s["end"], s["start"] + 0.01), text, (labels or {}).get(s.get("speaker"), "")))
-    return out
+        text = " ".join(printable(decodable(s["text"])).split())
+        start, end = s["start"], s["end"]
+        if not text or not math.isfinite(start) or start >= limit:
+            continue
+        start = round(max(0.0, start), 3)
+        end = round(min(end, limit), 3) if math.isfinite(end) else start
+        out.append((start, max(end, round(start + 0.01, 3)), text, (labels or {}).get(s.get("speaker"), "")))
+    return sorted(out, key=lambda cue: cue[:2])
 
 
 def vtt_time(seconds: float) -> str:
@@ -196,23 +210,25 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(segments: list[dict[str, Any]], labels: dict[str, str] | None = None) -> str:
+def to_vtt(segments: list[dict[str, Any]], labels: dict[str, str] | None = None,
+           duration: float | None = None) -> str:
     """WebVTT: cue text escapes & < > (so '-->' cannot occur in it either); the speaker is a
     voice span (`<v Mike Pompeo>`)."""
     lines = ["WEBVTT", ""]
-    for i, (start, end, text, who) in enumerate(_cues(segments, labels), 1):
+    for i, (start, end, text, who) in enumerate(_cues(segments, labels, duration), 1):
         voice = f"<v {_vtt_escape(who)}>" if who else ""
         lines += [str(i), f"{vtt_time(start)} --> {vtt_time(end)}", voice + _vtt_escape(text), ""]
     return "\n".join(lines)
 
 
-def to_srt(segments: list[dict[str, Any]], labels: dict[str, str] | None = None) -> str:
+def to_srt(segments: list[dict[str, Any]], labels: dict[str, str] | None = None,
+           duration: float | None = None) -> str:
     """SubRip has no voices: the speaker leads the line ("Mike Pompeo: ...")."""
     import srt
 
     return srt.compose([srt.Subtitle(i, timedelta(seconds=start), timedelta(seconds=end),
                                      f"{who}: {text}" if who else text)
-                        for i, (start, end, text, who) in enumerate(_cues(segments, labels), 1)])
+                        for i, (start, end, text, who) in enumerate(_cues(segments, labels, duration), 1)])
 
 
 # ---------------------------------------------------------------- the search index
@@ -399,8 +415,8 @@ def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: P
         if v.transcript:
             _copy(v.transcript, base / "transcript.json")
         labels = speaker_labels(v.show["speakers"])
-        _write(base / f"{v.id}.vtt", to_vtt(v.show["segments"], labels))
-        _write(base / f"{v.id}.srt", to_srt(v.show["segments"], labels))
+        _write(base / f"{v.id}.vtt", to_vtt(v.show["segments"], labels, v.show["duration"]))
+        _write(base / f"{v.id}.srt", to_srt(v.show["segments"], labels, v.show["duration"]))
         custody = archive.layout.media_dir(v.id) / PROVENANCE
         if custody.exists():
             _copy(custody, base / PROVENANCE)
@@ -666,7 +682,8 @@ def transcript_list(v: VideoItem, extra: list[dict[str, Any]], hidden: bool = Fa
 
 def cue_data(videos: list[VideoItem]) -> dict[str, Any]:
     return {"videos": {v.id: {"lang": v.show["language"] or "",
-                              "cues": [list(c) for c in _cues(v.show["segments"], speaker_labels(v.show["speakers"]))]}
+                              "cues": [list(c) for c in _cues(v.show["segments"], speaker_labels(v.show["speakers"]),
+                                                               v.show["duration"])]}
                        for v in videos}}
 
 

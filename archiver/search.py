@@ -136,6 +136,9 @@ def _dated_videos(catalog: Catalog, first: date | None, last: date | None) -> li
 def search(archive: SearchArchive, query: str, limit: int = 10, sounds_like: bool = False) -> dict[str, Any]:
     from index.search import BadQuery, OutdatedIndex, date_bounds, search as index_search, split_filters
 
+    from .text import decodable
+
+    query = decodable(query)  # argv holds lone surrogates for bytes that are not UTF-8 (surrogateescape)
     catalog = archive.catalog
     _, filters = split_filters(query)
     try:

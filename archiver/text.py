@@ -23,6 +23,40 @@ import threading
 from dataclasses import dataclass, field
 from functools import cache
 
+# ---------------------------------------------------------------- characters
+
+SURROGATE = re.compile("[\ud800-\udfff]")
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 controls but tab and line breaks
+# What XML cannot hold: C0 controls but tab and line breaks, U+FFFE, U+FFFF. lxml's HTML parser keeps them
+# (raw, or made of a reference such as &#1; or &#x1b;) and then refuses any text that holds one.
+NOT_IN_XML = (set(range(32)) - {9, 10, 13}) | {0xFFFE, 0xFFFF}
+XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]0*(?P<hex>[\da-fA-F]{1,6})(?![\da-fA-F])|0*(?P<dec>\d{1,7})(?!\d));?")
+
+
+def decodable(document: str) -> str:
+    """A document as every parser and encoder takes it: lone surrogates (a str holds them,
+    UTF-8 cannot) become U+FFFD, NUL bytes go."""
+    return SURROGATE.sub("\ufffd", document).replace("\x00", "")
+
+
+def xml_compatible(html: str) -> str:
+    """HTML without the characters, raw or referenced, that an lxml tree cannot hold: one of
+    them made trafilatura discard the whole article, and lxml fail on the page. (&#0; stays:
+    the parser makes it U+FFFD.)"""
+    def keep(m: re.Match) -> str:
+        code = int(m["hex"], 16) if m["hex"] else int(m["dec"])
+        return "" if code in NOT_IN_XML and code else m[0]
+
+    return CHARACTER_REFERENCE.sub(keep, XML_UNSAFE.sub("", html))
+
+
+def printable(text: str) -> str:
+    """Text without the control characters a page can hide in it (a terminal escape, the
+    search index's snippet marks): a browser shows none of them."""
+    return CONTROL.sub("", text)
+
+
 # ---------------------------------------------------------------- languages
 
 CJK = {"ja", "zh"}
@@ -114,7 +148,7 @@ def _json_ld_language(doc) -> str | None:
         raw = (script.text or "").strip().removeprefix("<![CDATA[").removesuffix("]]>")
         try:
             found = walk(json.loads(raw))
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack
             continue
         if found:
             return found
@@ -156,7 +190,7 @@ def _pysbd(language: str):
 
     cache = _segmenters.__dict__
     if language not in cache:
-        cache[language] = pysbd.Segmenter(language=language, clean=False, char_span=True)
+        cache[language] = pysbd.Segmenter(language=language, clean=False)
     return cache[language]
 
 
@@ -165,13 +199,15 @@ def _library_spans(text: str, language: str) -> list[tuple[int, int]]:
 
     language = PYSBD_FOR.get(language, language)
     if language in pysbd.languages.LANGUAGE_CODES:
+        # Its sentences, found in order from where the last one ended. (pysbd's own char_span, and
+        # segment() always, search the whole text again for each sentence: 200 KB of ". " took 8 minutes.)
         spans, cursor = [], 0
-        for piece in _pysbd(language).segment(text):
-            start = piece.start if text[piece.start:piece.end] == piece.sent else text.find(piece.sent, cursor)
+        for sentence in _pysbd(language).processor(text).process():
+            start = text.find(sentence, cursor)
             if start < 0:
                 raise ValueError("pysbd lost its offsets")
-            spans.append((start, start + len(piece.sent)))
-            cursor = start + len(piece.sent)
+            spans.append((start, start + len(sentence)))
+            cursor = start + len(sentence)
         return spans
     import sentencex
 

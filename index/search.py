@@ -46,6 +46,7 @@ from .schema import TERMS_VERSION, WORD, fold, make_schema, pair_terms, terms
 HYPHENATED = re.compile(r'(?<![\w"])(\w+(?:-\w+)+)(?![\w"])')
 FILTER = re.compile(r'(?<!\S)(article|video|source|lang|after|before|speaker):("[^"]*"|\S+)', re.IGNORECASE)
 MARK_START, MARK_END = "\x02", "\x03"  # around matched words in snippets; the CLI renders them
+UNMARKED = str.maketrans("", "", MARK_START + MARK_END)  # a transcript made elsewhere can hold the marks
 SOUND_CANDIDATES = 100  # passages checked word by word in a sound-alike search
 CONTEXT_WORDS = 8  # words of context each side of the match in a snippet
 PHRASE_CHECK = 300  # candidates of a 3+ word phrase checked word by word for an exact total
@@ -238,12 +239,17 @@ def date_bounds(filters: dict[str, list[str]]) -> tuple[date | None, date | None
             _parse_date(filters.get("before", [""])[-1], "before"))
 
 
+def _shown(text: str) -> str:
+    """Text for a one-line message: its control characters (a line break) written out."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
 def _parse_date(text: str, name: str) -> date | None:
     if not text:
         return None
     m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
     if not m or (m[2] and not 1 <= int(m[2]) <= 12):
-        raise BadQuery(f"{name}:{text} is not a date; write {name}:YYYY, {name}:YYYY-MM or {name}:YYYY-MM-DD")
+        raise BadQuery(f"{name}:{_shown(text)} is not a date; write {name}:YYYY, {name}:YYYY-MM or {name}:YYYY-MM-DD")
     year, month, day = int(m[1]), int(m[2] or 0), int(m[3] or 0)
     try:
         if name == "after":  # after:2020 means from 2021-01-01; after:2020-03 from April
@@ -253,8 +259,8 @@ def _parse_date(text: str, name: str) -> date | None:
                 return date(year + (month == 12), month % 12 + 1, 1)
             return date(year, month, day) + timedelta(days=1)
         return date(year, month or 1, day or 1) - timedelta(days=1)  # before: the day before the first
-    except ValueError as e:
-        raise BadQuery(f"{name}:{text}: {e}") from None
+    except (ValueError, OverflowError) as e:  # after:2020-02-30; after:9999-12-31 and before:0001 leave the calendar
+        raise BadQuery(f"{name}:{_shown(text)}: {e}") from None
 
 
 def date_range_terms(first: date | None, last: date | None, years: tuple[int, int] | None = None) -> list[str]:
@@ -578,7 +584,7 @@ def snippet(text: str, marks: Marks, first: int | None) -> str:
     center = first if first is not None else 0
     last = max((m for m in marks if m - center <= CONTEXT_WORDS * 2), default=center)
     lo, hi = max(0, center - CONTEXT_WORDS), min(len(chunks), last + CONTEXT_WORDS + 1)
-    out = [_mark(chunks[i], marks[i]) if i in marks else chunks[i] for i in range(lo, hi)]
+    out = [_mark(chunks[i], marks[i]) if i in marks else chunks[i].translate(UNMARKED) for i in range(lo, hi)]
     joined = " ".join(out).replace(f"{MARK_END} {MARK_START}", " ")
     return ("… " if lo > 0 else "") + joined + (" …" if hi < len(chunks) else "")
 
@@ -593,9 +599,9 @@ def _mark(chunk: str, spans: list[tuple[int, int]]) -> str:
             merged.append([a, b])
     out, pos = [], 0
     for a, b in merged:
-        out += [chunk[pos:a], MARK_START, chunk[a:b], MARK_END]
+        out += [chunk[pos:a].translate(UNMARKED), MARK_START, chunk[a:b].translate(UNMARKED), MARK_END]
         pos = b
-    out.append(chunk[pos:])
+    out.append(chunk[pos:].translate(UNMARKED))
     return "".join(out)
 
 

@@ -21,6 +21,9 @@ import pytest
 
 from support import FIXTURES, ROOT, SEED  # noqa: F401 (re-exported: tests import them from here)
 from support.articles import ARTICLES
+from support.fuzz import load_profile
+
+load_profile()  # Hypothesis: HYPOTHESIS_PROFILE, ARCHIVER_FUZZ_EXAMPLES (see support/fuzz.py)
 
 ARCHIVER = Path(sys.executable).parent / "archiver"
 

@@ -81,7 +81,9 @@ def finders():
 
 
 def discover_html(html: str, base: Base) -> list[VideoLink]:
-    page = Page(html, base)
+    from ..text import xml_compatible
+
+    page = Page(xml_compatible(html), base)
     if page.doc is None:
         return []
     found: list[Found] = []
@@ -179,6 +181,9 @@ def base_for(html: str | None, *, url: str | None = None, folder: Path | None = 
         if tag:
             from urllib.parse import urljoin
 
-            joined = urljoin(web or "", tag.group(1).strip())
+            try:
+                joined = urljoin(web or "", tag.group(1).strip())
+            except ValueError:  # "http://[::1": urllib cannot read it
+                joined = ""
             web = joined if is_web(joined) else web
     return Base(url=web, folder=None if web else folder)

@@ -49,7 +49,10 @@ _COMPILED = [(name, re.compile(rf"^{host}$", re.I), re.compile(path, re.I)) for 
 
 def video_key(url: str) -> str | None:
     """'youtube:dQw4w9WgXcQ' when the URL is one video on a known platform, else None."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1": not a URL urllib can read, so no video of ours
+        return None
     host = (parts.hostname or "").lower()
     wrapped = _WRAPPERS.get(host.removeprefix("www."))
     if wrapped and parts.path.rstrip("/").endswith(wrapped[0]):

@@ -56,7 +56,7 @@ def _json_ld_by_hand(page: Page) -> Iterator[Any]:
         text = CDATA.sub("", script.text.strip())
         try:
             yield json.loads(text, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack
             continue
 
 

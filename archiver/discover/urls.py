@@ -27,8 +27,17 @@ class Base:
     folder: Path | None = None  # a saved page's folder, used only when url is None
 
     def resolve(self, href: str | None) -> str | None:
-        """An absolute http(s) URL, or a media file inside `folder`; None for anything else."""
-        href = (href or "").strip()
+        """An absolute http(s) URL, or a media file inside `folder`; None for anything else
+        (urllib refuses some that a page can hold: "http://[::1", an IPv6 host left open)."""
+        try:
+            url = self._resolve((href or "").strip())
+            if url:
+                urlsplit(url)  # what every later step does with it
+        except ValueError:
+            return None
+        return url
+
+    def _resolve(self, href: str) -> str | None:
         if href.lower() in PLACEHOLDERS or href.startswith("#"):
             return None
         parts = urlsplit(href)
@@ -53,4 +62,9 @@ class Base:
 
 
 def is_web(url: str) -> bool:
-    return urlsplit(url).scheme in ("http", "https")
+    """An http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

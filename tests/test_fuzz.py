@@ -55,7 +55,7 @@ def test_split_filters_takes_every_filter_out(query):
     from index.search import FILTER, split_filters
 
     words, filters = split_filters(query)
-    assert set(filters) <= {"article", "video", "source", "lang", "after", "before"}
+    assert set(filters) <= {"article", "video", "source", "lang", "after", "before", "speaker"}
     assert not FILTER.search(words), (query, words)  # no filter left among the words
     assert all(isinstance(v, str) for values in filters.values() for v in values)
 

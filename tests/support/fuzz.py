@@ -65,7 +65,7 @@ HOSTILE = [
     "<script>", "</script>", "<p>", "</p>", "<br>", "<hr>", "<video src=x.mp4>", "<a href='v.mp4'>",
     # the query language and other punctuation
     '"', "'", "`", "\\", "/", "*", "?", "~", "~9", "^", "^2", "(", ")", "[", "]", "{", "}", ":", "-", "--", "+",
-    " OR ", " AND ", " NOT ", "TO", "[a TO z]", "article:", "video:", "source:", "lang:", "after:", "before:",
+    " OR ", " AND ", " NOT ", "TO", "[a TO z]", "article:", "video:", "source:", "lang:", "after:", "before:", "speaker:",
     # what sentence splitters and number speakers see
     "al-Tanf", "U.S.", "10 a.m.", "1,234", "3.14", "1st", "2.300", "9" * 40, "9" * 400 + "th", "1." * 30,
     "\u3002", "\u300c", "\u300d", "\u2026", "Mr.", "e.g.", "?!", "...", "#", "> ", "* ", "1. ", "```", "---",

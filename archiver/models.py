@@ -96,6 +96,7 @@ class Word:
     word: str  # as the engine wrote it, leading space included
     probability: float
     speaker: str | None = None  # "S1", "S2", ... once diarized (archiver/speakers.py)
+    prompted: bool = False  # from a re-decode prompted with its sentence's names (archiver/prompting.py)
 
 
 @dataclass
@@ -124,6 +125,9 @@ class Transcript:
     # the weights' sha256, the decoded audio's sha256, UTC start and end (see archiver/provenance.py)
     provenance: dict[str, Any] = field(default_factory=dict)
     diarization: dict[str, Any] = field(default_factory=dict)  # {"key", "method", "speakers", "seconds"} once diarized
+    # the stretches re-decoded with their sentence's names: {"windows": [{"start", "end", "names",
+    # "sentence", "article_id"}], "tried": [[start, end, *names], ...] (accepted or not, never retried)}
+    prompting: dict[str, Any] = field(default_factory=dict)
 
     @property
     def words(self) -> list[Word]:

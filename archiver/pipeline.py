@@ -552,6 +552,7 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
     report, article = fetched.report, fetched.article
     if article is None:
         return report
+    options = prompted_options(archive, article, options or archive.transcribe_options())
     transcripts: dict[str, Transcript] = {}
     for position, (link, video_report) in enumerate(zip(article.links, report.videos)):
         transcript = finish_video(archive, video_report, progress, options, transcriber)
@@ -562,7 +563,7 @@ def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _qui
     try:
         progress(f"aligning {article.id}")
         archive.catalog.upsert_article(article.id, stage="align")
-        align_and_index(archive, article, transcripts)
+        align_and_index(archive, article, transcripts, options, progress)
     except Exception as e:  # noqa: BLE001
         report.status, report.error = "failed", error_line(e, report.url)
         archive.catalog.upsert_article(article.id, status="failed", error=report.error)  # at the stage it reached
@@ -603,14 +604,76 @@ def _unique_sources(sources: list[str]) -> dict[str, str]:
     return batch
 
 
-def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript]) -> None:
+def naming(archive: Archive) -> bool:
+    """Config `[transcribe] names` (on by default; `add --no-names` sets it to false): the article's
+    proper nouns as the decoder's prompt."""
+    return bool(archive.config["transcribe"].get("names", True))
+
+
+def prompted_options(archive: Archive, article: Article, options: TranscribeOptions) -> TranscribeOptions:
+    """The options an article's videos are transcribed with: its names as the prompt, when naming."""
+    from dataclasses import replace
+
+    from .prompting import whole_video_prompt
+
+    prompt = whole_video_prompt(article) if naming(archive) else ""
+    return replace(options, prompt=prompt) if prompt != options.prompt else options
+
+
+def ensure_names(archive: Archive, article: Article, alignment: Alignment, transcript: Transcript,
+                 options: TranscribeOptions, progress: Progress = _quiet) -> Transcript | None:
+    """Re-decode the stretches where the alignment shows a name of the article heard otherwise
+    (archiver/prompting.py); the changed transcript is written and its passages re-indexed.
+    None: nothing changed."""
+    from index.writer import replace, transcript_documents
+
+    from . import prompting
+
+    media = archive.media_path(transcript.video_id)
+    if media is None or not transcript.words:
+        return None
+    progress(f"spelling the names of {transcript.video_id}")
+    changed = prompting.redecode_misheard(functools.cache(lambda: load_audio(media)), article, alignment,
+                                          transcript, options)
+    if changed is None:
+        return None
+    path = archive.layout.transcript_json(transcript.video_id, transcript.engine, transcript.model)
+    before = sha256_file(path) if path.exists() else None
+    atomic_write_json(path, changed.to_dict())
+    if archive.capture:  # the transcript file changed: the chain of custody says how
+        provenance.append(archive.layout.media_dir(transcript.video_id) / provenance.FILE,
+                          {"kind": "video", "id": transcript.video_id},
+                          provenance.step("names", parent_sha256=before, article_id=article.id,
+                                          windows=changed.prompting.get("windows", []),
+                                          output=provenance.file_entry(path, f"transcripts/{transcript.video_id}/{path.name}")))
+    counts = replace(archive.layout.index_dir, {transcript.video_id: transcript_documents(
+        changed, names=speaker_names(archive, transcript.video_id))})
+    archive.catalog.upsert_video(transcript.video_id, indexed_docs=counts[transcript.video_id])
+    return changed
+
+
+def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript],
+                    options: TranscribeOptions | None = None, progress: Progress = _quiet) -> None:
     from index.writer import article_documents, replace
 
     from .align import align
 
     cfg = archive.config["align"]
-    alignments = align(article, transcripts, threshold=cfg["threshold"], snap_to_speech=cfg["snap_to_speech"]) \
-        if transcripts else []
+
+    def aligned() -> list[Alignment]:
+        return align(article, transcripts, threshold=cfg["threshold"], snap_to_speech=cfg["snap_to_speech"]) \
+            if transcripts else []
+
+    alignments = aligned()
+    if naming(archive) and options is not None:
+        changed = False
+        for alignment in alignments:
+            redecoded = ensure_names(archive, article, alignment, transcripts[alignment.video_id], options, progress)
+            if redecoded is not None:
+                transcripts[alignment.video_id] = redecoded
+                changed = True
+        if changed:  # the names now spelled right: the sentences find their words
+            alignments = aligned()
     for alignment in alignments:
         path = archive.layout.alignment_json(article.id, alignment.video_id)
         atomic_write_json(path, alignment.to_dict())

@@ -67,8 +67,12 @@ def show_video(archive, video_id: str) -> dict[str, Any]:
         "segments": [
             {"start": s.start, "end": s.end, "text": s.text, "speaker": s.speaker,
              "words": [{"start": w.start, "end": w.end, "word": w.word, "probability": w.probability,
-                        "speaker": w.speaker} for w in s.words]}
+                        "speaker": w.speaker, "prompted": w.prompted} for w in s.words]}
             for s in segments
         ],
+        # the names the decoder was given (archiver/prompting.py): for the whole video, and the
+        # stretches re-decoded with their own sentence's names
+        "prompting": {"prompt": (transcript.options.get("prompt", "") if transcript else ""),
+                      "windows": (transcript.prompting.get("windows", []) if transcript else [])},
         "articles": archive.catalog.articles_of(video_id),
     }

@@ -9,14 +9,14 @@ import functools
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import ArchiverError
-from ..models import Segment, Transcript
+from ..models import Segment, Transcript, Word
 
 ENGINES = ("faster-whisper", "openai-whisper")
 
@@ -34,6 +34,10 @@ class TranscribeOptions:
     # Whisper tiny loops ("la la la ...") on robotic voices; forbidding a repeated 3-gram
     # stopped it and cut word error rate from 58% to 17% on such a narration (never worse elsewhere).
     no_repeat_ngram_size: int = 3
+    # Words the decoder should expect (the article's proper nouns, archiver/names.py): faster-whisper's
+    # `hotwords` (in every 30 s window), openai-whisper's `initial_prompt` carried to every window.
+    prompt: str = ""
+    task: str = "transcribe"  # or "translate": English text from the multilingual model
 
     @classmethod
     def from_config(cls, section: dict[str, Any], **overrides: Any) -> TranscribeOptions:
@@ -44,8 +48,15 @@ class TranscribeOptions:
 
     def decoding(self) -> dict[str, Any]:
         """The options that change the text, recorded in the transcript and its cache key."""
-        return {"beam_size": self.beam_size, "language": self.language, "compute_type": self.compute_type,
-                "vad_filter": self.vad_filter, "no_repeat_ngram_size": self.no_repeat_ngram_size, "temperature": 0.0, "condition_on_previous_text": False}
+        options = {"beam_size": self.beam_size, "language": self.language, "compute_type": self.compute_type,
+                   "vad_filter": self.vad_filter, "no_repeat_ngram_size": self.no_repeat_ngram_size,
+                   "temperature": 0.0, "condition_on_previous_text": False}
+        # only when set, so that the keys of transcripts made before prompts existed stay valid
+        if self.prompt:
+            options["prompt"] = self.prompt
+        if self.task != "transcribe":
+            options["task"] = self.task
+        return options
 
     def cache_key(self, media_sha256: str) -> str:
         blob = json.dumps([media_sha256, self.engine, self.model, self.decoding()], sort_keys=True)
@@ -122,6 +133,19 @@ def made_by(audio: np.ndarray, options: TranscribeOptions, started_at: str) -> d
                         "bytes": stat.st_size} if weights else None,
             "audio_sha256": hashlib.sha256(audio.tobytes()).hexdigest(),
             "audio": {"sample_rate": 16000, "channels": 1, "format": "f32le", "samples": len(audio)}}
+
+
+def decode_window(audio: np.ndarray, start: float, end: float, options: TranscribeOptions) -> list[Word]:
+    """The words of audio[start:end] (seconds) decoded on their own, times in the whole audio's
+    clock: a re-decode of one stretch with its own prompt (archiver/prompting.py). Without the
+    VAD filter: the stretch is speech already, and VAD would drop its quiet edges."""
+    first, last = max(0, int(start * 16000)), min(len(audio), int(end * 16000))
+    if last - first < 1600:  # under 0.1 s: nothing to hear
+        return []
+    result = _engine(options.engine)(audio[first:last], replace(options, vad_filter=False))
+    offset = first / 16000
+    return [Word(round(w.start + offset, 3), round(w.end + offset, 3), w.word, w.probability)
+            for s in result.segments for w in s.words]
 
 
 def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions) -> Transcript:

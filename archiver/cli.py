@@ -272,7 +272,8 @@ Query language (case does not matter, accents neither):
 Filters (combine with words, or alone):
   article:ID           this article's sentences and the transcripts of its videos
   video:ID             this video's transcript (and article sentences spoken in it)
-  source:article       article sentences only; source:transcript: speech only
+  source:article       article sentences only; source:transcript: speech only;
+                       source:translation: the English track of foreign speech (--translate)
   lang:xx              text in this language (en, es, de, ...)
   speaker:NAME_OR_ID   said by this speaker: an id (S1) or a name given with
                        `archiver speakers`, whole ("Mike Pompeo") or one word
@@ -473,6 +474,10 @@ def print_video(data: dict[str, Any]) -> None:
             label = speaker_label({"id": speaker, "name": names.get(speaker)})
             console.print(f"\n[bold magenta]{escape(one_line(label))}[/]")
         console.print(f"[cyan]{clock(s['start'])}[/] {escape(s['text'])}")
+    if data.get("translation"):
+        console.print(f"\n[bold]English ({escape(data['translation']['source_language'])} translated)[/]")
+        for s in data["translation"]["segments"]:
+            console.print(f"[cyan]{clock(s['start'])}[/] {escape(s['text'])}")
 
 
 def speaker_label(speaker: dict[str, Any]) -> str:

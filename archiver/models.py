@@ -149,6 +149,37 @@ class Transcript:
 
 
 @dataclass
+class TranslatedSegment:
+    start: float  # the original speech's times
+    end: float
+    text: str
+
+
+@dataclass
+class Translation:
+    """An English track of a video whose speech is in another language (Whisper's translate task)."""
+
+    video_id: str
+    language: str  # "en": what it is translated to
+    source_language: str  # what the speech is in
+    engine: str
+    model: str
+    segments: list[TranslatedSegment]
+    key: str = ""  # the cache key of the translate run (media sha256, engine, model, options)
+    options: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Translation:
+        t = _from_dict(cls, data)
+        t.segments = [_from_dict(TranslatedSegment, s) for s in t.segments]
+        return t
+
+
+@dataclass
 class SentenceAlignment:
     index: int  # Sentence.index
     video_id: str | None  # None: not spoken in any linked video

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import ArchiverError
-from ..models import Segment, Transcript, Word
+from ..models import Segment, Transcript, TranslatedSegment, Translation, Word
 
 ENGINES = ("faster-whisper", "openai-whisper")
 
@@ -146,6 +146,26 @@ def decode_window(audio: np.ndarray, start: float, end: float, options: Transcri
     offset = first / 16000
     return [Word(round(w.start + offset, 3), round(w.end + offset, 3), w.word, w.probability)
             for s in result.segments for w in s.words]
+
+
+def translation_options(options: TranscribeOptions, language: str) -> TranscribeOptions:
+    """The options of the English track: Whisper's translate task on a multilingual model (the
+    transcript's own, or the bundled `base` when it was English-only), the language the
+    transcript found, no prompt (the article's spellings belong to the original speech)."""
+    model = "base" if options.model.endswith(".en") else options.model
+    return replace(options, model=model, task="translate", language=language, prompt="")
+
+
+def translate(audio: np.ndarray, video_id: str, media_sha256: str, language: str,
+              options: TranscribeOptions) -> Translation:
+    """English text of speech in `language`, its segments timed on the original speech."""
+    options = translation_options(options, language)
+    started = time.perf_counter()
+    result = _engine(options.engine)(audio, options)
+    return Translation(video_id, "en", language, options.engine, options.model,
+                       [TranslatedSegment(s.start, s.end, s.text) for s in result.segments if s.text],
+                       key=options.cache_key(media_sha256), options=options.decoding(),
+                       seconds=round(time.perf_counter() - started, 3))
 
 
 def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: TranscribeOptions) -> Transcript:

@@ -6,20 +6,21 @@ Two passes, both with the article's proper nouns (archiver/names.py) as the deco
    TranscribeOptions.prompt: part of the transcript's cache key);
 2. after alignment, each sentence whose names the transcript still spells otherwise is
    decoded once more on its own stretch of audio, prompted with that sentence's names only
-   (`redecode_misheard`). The new words replace the old ones in that stretch when they spell
-   more of its names and otherwise say the same thing; they carry `prompted: true`.
+   (`redecode_misheard`). Only the words that spell a name the first decode misheard are taken
+   from the re-decode (`merge_names`); they carry `prompted: true`.
 
 Never inventing a name: a stretch is re-decoded only where the alignment places a sentence
-of the article (a skipped paragraph or an intro gets no prompt of its own), and a re-decode
-that adds or drops more than a few words, or changes what the other words say, is refused.
+of the article (a skipped paragraph or an intro gets no prompt of its own); a name replaces a
+misheard form of a few words, never silence, and never appears more often than the sentence
+says it. The whole-video pass drops what it writes outside speech (transcribe.heard_only).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
-from rapidfuzz import fuzz
 
 from .models import Alignment, Article, Segment, Transcript, Word
 from .names import article_names, unique
@@ -27,7 +28,6 @@ from .normalize import base_language, tokens
 
 PAD = 0.2  # seconds of audio either side of a sentence's span, so its first and last words are whole
 PROMPT_CHARACTERS = 600  # about Whisper's prompt limit (223 tokens); faster-whisper keeps the first ones
-SIMILAR = 75  # rapidfuzz ratio the rest of a re-decoded stretch must keep with the first decode
 
 
 @dataclass(frozen=True)
@@ -81,24 +81,48 @@ def misheard(article: Article, alignment: Alignment, transcript: Transcript) -> 
     return windows
 
 
-def _accept(old: list[Word], new: list[Word], window: Window, lang: str) -> bool:
-    """More of the window's names spelled, no name said more often than the sentence says it, and
-    the rest of the words the same speech."""
-    old_text, new_text = [w.word for w in old], [w.word for w in new]
-    before = sum(spelled(n, old_text, lang) for n in window.names)
-    after = sum(spelled(n, new_text, lang) for n in window.names)
-    if after <= before:
-        return False
-    name_tokens = {t for n in window.names for t in _plain(n, lang)}
-    plain_old, plain_new = _plain(" ".join(old_text), lang), _plain(" ".join(new_text), lang)
+def _run_spelling(words: list[Word], name: str, lang: str) -> tuple[int, int] | None:
+    """The shortest [first, last) of the words that spells the name, or None."""
+    for size in range(1, len(words) + 1):
+        for first in range(len(words) - size + 1):
+            if spelled(name, [w.word for w in words[first:first + size]], lang):
+                return first, first + size
+    return None
+
+
+def merge_names(old: list[Word], new: list[Word], window: Window, lang: str) -> list[Word] | None:
+    """The stretch's words with only its names taken from the re-decode, or None when it spells
+    no more of them.
+
+    For each name the first decode misheard and the re-decode spells, the re-decode's words of
+    that name replace the old words heard at the same time (the misheard form: "Brahma Travrić"
+    -> "Brahmaputra"); everything else stays as the first decode heard it, because a prompt of
+    names pulls the decoder towards a list of names, which must not rewrite the rest of the
+    sentence. A name never replaces silence (no old word at its time) or a long stretch, and
+    never appears more often than the sentence says it."""
+    merged = list(old)
+    gained = 0
+    for name in window.names:
+        if spelled(name, [w.word for w in merged], lang):
+            continue
+        run = _run_spelling(new, name, lang)
+        if run is None:
+            continue
+        words = new[run[0]:run[1]]
+        start, end = words[0].start - 0.05, words[-1].end + 0.05
+        heard = [k for k, w in enumerate(merged) if start <= (w.start + w.end) / 2 <= end]
+        if not heard or len(heard) > len(_plain(name, lang)) + 3 or heard != list(range(heard[0], heard[-1] + 1)):
+            continue
+        merged[heard[0]:heard[-1] + 1] = [replace(w, prompted=True) for w in words]
+        gained += 1
+    if not gained:
+        return None
     said = _plain(window.text, lang)
-    if any(plain_new.count(t) > max(plain_old.count(t), said.count(t)) for t in name_tokens):
-        return False  # a name the prompt put where the speech does not say it
-    rest_old = [t for t in plain_old if t not in name_tokens]
-    rest_new = [t for t in plain_new if t not in name_tokens]
-    if abs(len(rest_new) - len(rest_old)) > max(2, len(rest_old) // 4):
-        return False
-    return fuzz.ratio(" ".join(rest_old), " ".join(rest_new)) >= SIMILAR
+    plain_old, plain_new = _plain(" ".join(w.word for w in old), lang), _plain(" ".join(w.word for w in merged), lang)
+    for t in {t for n in window.names for t in _plain(n, lang)}:
+        if plain_new.count(t) > max(plain_old.count(t), said.count(t)):
+            return None  # a name the prompt put where the speech does not say it
+    return merged
 
 
 def splice(transcript: Transcript, start: float, end: float, words: list[Word]) -> list[Segment]:
@@ -141,18 +165,19 @@ def redecode_misheard(audio: Callable[[], np.ndarray], article: Article, alignme
     record.setdefault("windows", [])
     record.setdefault("tried", [])
     changed = replace(transcript, segments=list(transcript.segments))
+    started = time.perf_counter()
     for window in windows:
         record["tried"].append([window.start, window.end, *window.names])
         new = decode_window(samples, window.start - PAD, window.end + PAD,
                             replace(options, prompt=", ".join(window.names)))
         new = [w for w in new if window.start - 0.05 <= (w.start + w.end) / 2 <= window.end + 0.05]
         old = _words_in(changed, window.start - 0.05, window.end + 0.05)
-        if not new or not _accept(old, new, window, lang):
+        merged = merge_names(old, new, window, lang) if new and old else None
+        if merged is None:
             continue
-        for w in new:
-            w.prompted = True
-        changed.segments = splice(changed, window.start - 0.05, window.end + 0.05, new)
+        changed.segments = splice(changed, window.start - 0.05, window.end + 0.05, merged)
         record["windows"].append({"start": window.start, "end": window.end, "names": list(window.names),
                                   "sentence": window.sentence, "article_id": article.id})
+    record["seconds"] = round(record.get("seconds", 0.0) + time.perf_counter() - started, 3)
     changed.prompting = record
     return changed

@@ -10,7 +10,7 @@ import pytest
 from archiver.article import build_article
 from archiver.models import Alignment, SentenceAlignment, Segment, Transcript, Word
 from archiver.names import article_names, unique
-from archiver.prompting import Window, _accept, misheard, spelled, whole_video_prompt
+from archiver.prompting import merge_names, misheard, spelled
 from archiver.transcribe import TranscribeOptions
 from conftest import run_cli, run_json
 from support.narrate import narrate
@@ -53,7 +53,7 @@ def _transcript(words: list[tuple[float, float, str]]) -> Transcript:
     return Transcript("v", "faster-whisper", "tiny.en", "en", 1.0, 10.0, [Segment(0.0, 10.0, "", ws)])
 
 
-def test_only_located_sentences_are_re_decoded_and_a_re_decode_never_adds_a_name():
+def test_only_located_sentences_are_re_decoded_and_only_their_names_are_taken():
     article = build_article("a", "a", "t", ["The convoy reached Aktau on Monday. Officials in Tehran objected."], [], "en")
     transcript = _transcript([(0.0, 0.4, " The"), (0.4, 0.8, " convoy"), (0.8, 1.2, " reached"),
                               (1.2, 1.6, " act"), (1.6, 1.8, " tow"), (1.8, 2.0, " on"), (2.0, 2.4, " Monday.")])
@@ -61,14 +61,18 @@ def test_only_located_sentences_are_re_decoded_and_a_re_decode_never_adds_a_name
     windows = misheard(article, only_first, transcript)
     assert [(w.sentence, w.names) for w in windows] == [(0, ("Aktau", "Monday"))]  # not the unplaced sentence
     old = transcript.words
-    right = [Word(0.0, 0.4, " The", 1), Word(0.4, 0.8, " convoy", 1), Word(0.8, 1.2, " reached", 1),
-             Word(1.2, 1.8, " Aktau", 1), Word(1.8, 2.0, " on", 1), Word(2.0, 2.4, " Monday.", 1)]
-    assert _accept(old, right, windows[0], "en")
-    twice = right[:4] + [Word(1.8, 2.0, " Aktau", 1)] + right[4:]  # the prompt said where the speech does not
-    assert not _accept(old, twice, windows[0], "en")
-    other = [Word(0.0, 0.4, " A", 1), Word(0.4, 1.2, " train", 1), Word(1.2, 1.8, " Aktau", 1),
-             Word(1.8, 2.0, " left", 1), Word(2.0, 2.4, " Monday.", 1)]
-    assert not _accept(old, other, windows[0], "en")  # the rest no longer the same speech
+    drifted = [Word(0.0, 0.4, " A", 1), Word(0.4, 0.8, " convoy", 1), Word(0.8, 1.2, " reach", 1),
+               Word(1.2, 1.8, " Aktau,", 1), Word(1.8, 2.0, " on", 1), Word(2.0, 2.4, " Monday.", 1)]
+    merged = merge_names(old, drifted, windows[0], "en")
+    assert [w.word for w in merged] == [" The", " convoy", " reached", " Aktau,", " on", " Monday."]
+    assert [w.prompted for w in merged] == [False, False, False, True, False, False]
+    twice = drifted[:4] + [Word(1.8, 2.0, " Aktau", 1)] + drifted[4:]  # a prompted decoder's repeat
+    assert [w.word for w in merge_names(old, twice, windows[0], "en")].count(" Aktau") == 0
+    assert [w.word.strip(" ,") for w in merge_names(old, twice, windows[0], "en")].count("Aktau") == 1
+    unchanged = [Word(0.0, 2.4, " The convoy reached act tow on Monday.", 1)]
+    assert merge_names(old, unchanged, windows[0], "en") is None
+    inserted = old + [Word(2.4, 2.8, " Tehran", 1)]  # a name in nothing the first decode heard: never
+    assert merge_names(old, inserted, windows[0], "en") is None
     assert spelled("Black Sea", [" the", " black", " sea."], "en") and not spelled("Aktau", [" act", " tow"], "en")
 
 

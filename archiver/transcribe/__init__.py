@@ -135,6 +135,34 @@ def made_by(audio: np.ndarray, options: TranscribeOptions, started_at: str) -> d
             "audio": {"sample_rate": 16000, "channels": 1, "format": "f32le", "samples": len(audio)}}
 
 
+def heard_only(segments: list[Segment], speech: list[tuple[float, float]], margin: float = 0.3) -> list[Segment]:
+    """The segments without the words that lie outside every speech region (with a margin).
+
+    A prompted decoder fills the silence after the last sentence with words of its prompt
+    ("Baku, Karakalpakstan" over the closing second of a narration): a name the speech does not
+    say. Unprompted transcripts are left as the engine made them."""
+    starts = [a for a, _ in speech]
+    out = []
+    for segment in segments:
+        words = [w for w in segment.words if _near_speech(w.start, w.end, speech, starts, margin)]
+        if len(words) == len(segment.words) and words:
+            out.append(segment)
+        elif words:
+            out.append(replace(segment, start=words[0].start, end=words[-1].end, words=words,
+                               text="".join(w.word for w in words).strip()))
+        elif not segment.words and _near_speech(segment.start, segment.end, speech, starts, margin):
+            out.append(segment)
+    return out
+
+
+def _near_speech(start: float, end: float, speech: list[tuple[float, float]], starts: list[float],
+                 margin: float) -> bool:
+    import bisect
+
+    k = bisect.bisect_right(starts, end + margin)
+    return any(a - margin <= end and start <= b + margin for a, b in speech[max(0, k - 2):k])
+
+
 def decode_window(audio: np.ndarray, start: float, end: float, options: TranscribeOptions) -> list[Word]:
     """The words of audio[start:end] (seconds) decoded on their own, times in the whole audio's
     clock: a re-decode of one stretch with its own prompt (archiver/prompting.py). Without the
@@ -176,6 +204,8 @@ def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: Tra
     started = time.perf_counter()
     result = run(audio, options)
     speech = speech_regions(audio)
+    if options.prompt:
+        result.segments = heard_only(result.segments, speech)
     return Transcript(
         video_id=video_id,
         engine=options.engine,

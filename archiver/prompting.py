@@ -25,6 +25,7 @@ import numpy as np
 from .models import Alignment, Article, Segment, Transcript, Word
 from .names import article_names, unique
 from .normalize import base_language, tokens
+from .transcribe import GAP
 
 PAD = 0.2  # seconds of audio either side of a sentence's span, so its first and last words are whole
 PROMPT_CHARACTERS = 600  # about Whisper's prompt limit (223 tokens); faster-whisper keeps the first ones
@@ -148,11 +149,31 @@ def splice(transcript: Transcript, start: float, end: float, words: list[Word]) 
     return segments
 
 
+def batches(windows: list[Window], seconds: float = 28.0) -> list[list[Window]]:
+    """Windows in time order, grouped so that each group's stretches (padded, with the gaps
+    between them) fit in one 30 s pass of the decoder."""
+    groups: list[list[Window]] = []
+    length = 0.0
+    for window in sorted(windows, key=lambda w: w.start):
+        size = window.end - window.start + 2 * PAD + GAP
+        if groups and length + size <= seconds:
+            groups[-1].append(window)
+            length += size
+        else:
+            groups.append([window])
+            length = size
+    return groups
+
+
 def redecode_misheard(audio: Callable[[], np.ndarray], article: Article, alignment: Alignment,
                       transcript: Transcript, options) -> Transcript | None:
     """The transcript with its misheard names' sentences re-decoded, or None when nothing changed
-    (no misheard name, every re-decode refused, or these very windows were tried before)."""
-    from .transcribe import decode_window
+    (no misheard name, every re-decode refused, or these very windows were tried before).
+
+    The misheard sentences are decoded a few at a time (up to 30 s of them in one pass, see
+    transcribe.decode_stretches), prompted with the names of those sentences; each sentence
+    takes from the result only its own names (merge_names)."""
+    from .transcribe import decode_stretches
 
     windows = misheard(article, alignment, transcript)
     tried = {tuple(t) for t in transcript.prompting.get("tried", [])}
@@ -166,18 +187,20 @@ def redecode_misheard(audio: Callable[[], np.ndarray], article: Article, alignme
     record.setdefault("tried", [])
     changed = replace(transcript, segments=list(transcript.segments))
     started = time.perf_counter()
-    for window in windows:
-        record["tried"].append([window.start, window.end, *window.names])
-        new = decode_window(samples, window.start - PAD, window.end + PAD,
-                            replace(options, prompt=", ".join(window.names)))
-        new = [w for w in new if window.start - 0.05 <= (w.start + w.end) / 2 <= window.end + 0.05]
-        old = _words_in(changed, window.start - 0.05, window.end + 0.05)
-        merged = merge_names(old, new, window, lang) if new and old else None
-        if merged is None:
-            continue
-        changed.segments = splice(changed, window.start - 0.05, window.end + 0.05, merged)
-        record["windows"].append({"start": window.start, "end": window.end, "names": list(window.names),
-                                  "sentence": window.sentence, "article_id": article.id})
+    for group in batches(windows):
+        prompt = ", ".join(dict.fromkeys(n for w in group for n in w.names))
+        decoded = decode_stretches(samples, [(w.start - PAD, w.end + PAD) for w in group],
+                                   replace(options, prompt=prompt))
+        for window, new in zip(group, decoded):
+            record["tried"].append([window.start, window.end, *window.names])
+            new = [w for w in new if window.start - 0.05 <= (w.start + w.end) / 2 <= window.end + 0.05]
+            old = _words_in(changed, window.start - 0.05, window.end + 0.05)
+            merged = merge_names(old, new, window, lang) if new and old else None
+            if merged is None:
+                continue
+            changed.segments = splice(changed, window.start - 0.05, window.end + 0.05, merged)
+            record["windows"].append({"start": window.start, "end": window.end, "names": list(window.names),
+                                      "sentence": window.sentence, "article_id": article.id})
     record["seconds"] = round(record.get("seconds", 0.0) + time.perf_counter() - started, 3)
     changed.prompting = record
     return changed

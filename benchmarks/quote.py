@@ -346,10 +346,10 @@ class NamesScore:
     errors: int  # word errors against what the narration says
     words: int
     seconds: float  # the add's wall time
-    cpu: float = 0.0  # the add's CPU time (user + system): what load on a shared machine changes least
-    redecode: float = 0.0  # seconds of it in the re-decodes of misheard stretches
     prompted: int  # words from a prompted re-decode
     missed: list[str]
+    cpu: float = 0.0  # the add's CPU time (user + system): what load on a shared machine changes least
+    redecode: float = 0.0  # seconds of it in the re-decodes of misheard stretches
 
 
 def occurrences(names: list[str], words, lang: str):
@@ -487,7 +487,78 @@ def names(work: Path) -> list[tuple[str, bool]]:
     ]
 
 
-SECTIONS: dict[str, Callable[[Path], list[tuple[str, bool]]]] = {"speakers": speakers, "names": names}
+# ---------------------------------------------------------------- English for any language
+
+
+RECORDINGS_DIR = FIXTURES / "real" / "recordings"
+# My own English translation of each sentence of the real Spanish and German readings
+# (tests/fixtures/real/recordings/<name>/truth.json), and the key word of it that the English
+# track must hold at that sentence's time; the alternatives are spellings and the word's
+# forms, never other words.
+REFERENCE = {
+    "es-fleurs-mls": [
+        ("Travellers are strongly advised to find out about any risk of extreme weather in the area they "
+         "visit, since it may affect their travel plans.", ("traveler", "traveller")),
+        ("The proper use of blogs 'can empower students to become more analytical and critical; by actively "
+         "responding to internet content they can define their positions in the context of others' writing, "
+         "as well as set out their views on particular issues' (Oravec, 2002).", ("blog",)),
+        ("So many people gathered that not everyone could get into the funeral in St Peter's Square.", ("funeral",)),
+        ("This seems to make sense, since on Earth we do not feel its movement, right?", ("movement", "moving", "move")),
+        ("The surprise and displeasure that the replacement of one sister-in-law by another caused Wentworth, the "
+         "look that came over his face, the astonishment he showed and the barely held back words that rose to "
+         "his lips while Charles spoke to him.", ("surprise",)),
+    ],
+    "de-fleurs": [
+        ("For the best views of Hong Kong, leave the island and go to the opposite shore of Kowloon.", ("island",)),
+        ("It also attacked anything that came into the water; even a great dinosaur like T. rex was no match "
+         "for it.", ("dinosaur",)),
+        ("If you have seen the film National Treasure, you may think a treasure map was drawn on the back of the "
+         "Declaration of Independence.", ("independence",)),
+        ("Many men and women who survived their time here are still alive, and many more with relatives who were "
+         "murdered there or worked to death, Jews and non-Jews alike.", ("women", "woman")),
+        ("The cave is at the top of one of the mountains north of Mecca and is completely cut off from the rest "
+         "of the world.", ("cave",)),
+    ],
+}
+KEY_WORDS_FOUND = 2 / 3
+
+
+def translation(work: Path) -> list[tuple[str, bool]]:
+    """Translation: the real Spanish (FLEURS and Multilingual LibriSpeech) and German (FLEURS)
+    readings archived by `archiver add --translate` (multilingual base model, the language
+    given); for each sentence, is the key word of my reference translation (REFERENCE) in the
+    English track's segments that overlap the sentence's true time (1 s either side)?"""
+    print("== translation: English for any language")
+    found = total = 0
+    for name, reference in REFERENCE.items():
+        truth = json.loads((RECORDINGS_DIR / name / "truth.json").read_text(encoding="utf-8"))
+        archive = work / f"translation-{name}"
+        shutil.rmtree(archive, ignore_errors=True)
+        started = time.perf_counter()
+        out = subprocess.run([str(ARCHIVER), "--archive", str(archive), "add", str(RECORDINGS_DIR / name / "audio.ogg"),
+                              "--model", "base", "--language", truth["language"], "--translate", "--no-diarize",
+                              "--json"], check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+        video_id = json.loads(out.stdout)["videos"][0]["id"]
+        shown = json.loads(subprocess.run([str(ARCHIVER), "--archive", str(archive), "show", video_id, "--json"],
+                                          check=True, capture_output=True, text=True).stdout)
+        track = shown["translation"]["segments"]
+        print(f"  {name} ({truth['language']}, {truth['duration']:.0f} s): add --translate {seconds:.1f} s")
+        for said, (english, keys) in zip(truth["sentences"], reference):
+            there = " ".join(s["text"] for s in track if s["end"] >= said["start"] - 1 and s["start"] <= said["end"] + 1)
+            ok = any(k in there.lower() for k in keys)
+            found += ok
+            total += 1
+            print(f"    {'ok  ' if ok else 'MISS'} {said['start']:5.1f}-{said['end']:5.1f} s  key {keys[0]!r:16} "
+                  f"track: {there[:110]!r}")
+    share = found / max(1, total)
+    print(f"  key words found at their sentence's time: {found}/{total} ({share:.0%})")
+    return [(f"key words of the reference translation found at the right time >= {KEY_WORDS_FOUND:.0%}",
+             share >= KEY_WORDS_FOUND)]
+
+
+SECTIONS: dict[str, Callable[[Path], list[tuple[str, bool]]]] = {"speakers": speakers, "names": names,
+                                                                  "translation": translation}
 
 
 def main() -> None:

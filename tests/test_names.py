@@ -2,7 +2,6 @@
 prompted with them, the misheard stretches re-decoded, and never a name the speech does not say."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from archiver.models import Alignment, SentenceAlignment, Segment, Transcript, W
 from archiver.names import article_names, unique
 from archiver.prompting import merge_names, misheard, spelled
 from archiver.transcribe import TranscribeOptions
-from conftest import run_cli, run_json
+from conftest import run_json
 from support.narrate import narrate
 
 SAID = [
@@ -125,12 +124,20 @@ def test_search_finds_the_name_in_the_transcript_at_its_time(named_archive, narr
     assert passages and spoken["start"] - 1 <= passages[0]["start"] <= spoken["end"] + 1
 
 
-def test_no_names_transcribes_without_a_prompt(narrated, tmp_path):
-    article, video, _ = narrated
-    result = run_cli("add", str(article), "--video", str(video), "--no-diarize", "--no-names", "--json",
-                     archive=tmp_path)
-    assert result.returncode == 0, result.stderr
-    video_id = json.loads(result.stdout)["articles"][0]["videos"][0]["id"]
-    shown = run_json("show", video_id, archive=tmp_path)
-    assert shown["prompting"] == {"prompt": "", "windows": []}
-    assert not any(w["prompted"] for s in shown["segments"] for w in s["words"])
+def test_openai_whisper_takes_the_names_as_its_initial_prompt(narrated):
+    """The reference engine gets the same prompt (initial_prompt, carried to every window)."""
+    from archiver.media import load_audio
+    from archiver.transcribe import decode_stretches
+
+    _, video, truth = narrated
+    said = next(s for s in truth["sentences"] if "Sangachal" in s["text"])
+    audio = load_audio(video)
+    names = ["Sangachal", "Baku", "Black Sea", "Anaklia", "Constanta"]
+
+    def right(prompt: str) -> list[str]:
+        options = TranscribeOptions(engine="openai-whisper", prompt=prompt, beam_size=1)  # greedy: the test's cost
+        words = [w.word for w in decode_stretches(audio, [(said["start"] - 0.2, said["end"] + 0.2)], options)[0]]
+        return [n for n in names if spelled(n, words, "en")]
+
+    plain, prompted = right(""), right(", ".join(names))
+    assert len(prompted) > len(plain) and len(prompted) >= 4, (plain, prompted)

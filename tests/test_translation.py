@@ -32,6 +32,7 @@ def test_show_has_the_english_track_timed_on_the_speech(translated):
     assert "weather" in english or "climate" in english, english
     spanish = " ".join(s["text"] for s in video["segments"]).lower()
     assert "viajeros" in spanish  # the transcript stays in Spanish
+    assert video["prompting"] == {"prompt": "", "windows": []}  # no article: no names to prompt with
     speech = (video["segments"][0]["start"], video["segments"][-1]["end"])
     for s in track["segments"]:
         assert speech[0] - 1 <= s["start"] < s["end"] <= speech[1] + 1

@@ -136,7 +136,7 @@ def made_by(audio: np.ndarray, options: TranscribeOptions, started_at: str) -> d
 
 
 def heard_only(segments: list[Segment], speech: list[tuple[float, float]], margin: float = 0.3) -> list[Segment]:
-    """The segments without the words that lie outside every speech region (with a margin).
+    """The segments without the words whose middle lies outside every speech region (with a margin).
 
     A prompted decoder fills the silence after the last sentence with words of its prompt
     ("Baku, Karakalpakstan" over the closing second of a narration): a name the speech does not
@@ -157,23 +157,44 @@ def heard_only(segments: list[Segment], speech: list[tuple[float, float]], margi
 
 def _near_speech(start: float, end: float, speech: list[tuple[float, float]], starts: list[float],
                  margin: float) -> bool:
+    """Whether the middle of start..end lies in a speech region (widened by the margin)."""
     import bisect
 
-    k = bisect.bisect_right(starts, end + margin)
-    return any(a - margin <= end and start <= b + margin for a, b in speech[max(0, k - 2):k])
+    middle = (start + end) / 2
+    k = bisect.bisect_right(starts, middle + margin)
+    return any(a - margin <= middle <= b + margin for a, b in speech[max(0, k - 2):k])
 
 
-def decode_window(audio: np.ndarray, start: float, end: float, options: TranscribeOptions) -> list[Word]:
-    """The words of audio[start:end] (seconds) decoded on their own, times in the whole audio's
-    clock: a re-decode of one stretch with its own prompt (archiver/prompting.py). Without the
-    VAD filter: the stretch is speech already, and VAD would drop its quiet edges."""
-    first, last = max(0, int(start * 16000)), min(len(audio), int(end * 16000))
-    if last - first < 1600:  # under 0.1 s: nothing to hear
-        return []
-    result = _engine(options.engine)(audio[first:last], replace(options, vad_filter=False))
-    offset = first / 16000
-    return [Word(round(w.start + offset, 3), round(w.end + offset, 3), w.word, w.probability)
-            for s in result.segments for w in s.words]
+GAP = 0.5  # seconds of silence between the stretches decoded together
+
+
+def decode_stretches(audio: np.ndarray, spans: list[tuple[float, float]], options: TranscribeOptions) -> list[list[Word]]:
+    """The words of each stretch audio[start:end] (seconds), decoded together in one pass: the
+    stretches laid end to end with GAP of silence between them (one encoder pass for up to 30 s,
+    not one per stretch), times mapped back to the whole audio's clock. For the re-decodes of
+    archiver/prompting.py. Without the VAD filter: the stretches are speech already, and VAD
+    would drop their quiet edges."""
+    pieces, offsets, clock = [], [], 0.0  # offsets: (start in the joined audio, end there, start in the original)
+    gap = np.zeros(int(GAP * 16000), dtype=np.float32)
+    for start, end in spans:
+        first, last = max(0, int(start * 16000)), min(len(audio), int(end * 16000))
+        piece = audio[first:max(first, last)]
+        offsets.append((clock, clock + len(piece) / 16000, first / 16000))
+        pieces += [piece, gap]
+        clock += (len(piece) + len(gap)) / 16000
+    out: list[list[Word]] = [[] for _ in spans]
+    if not pieces or clock < 0.1 + GAP:
+        return out
+    result = _engine(options.engine)(np.concatenate(pieces), replace(options, vad_filter=False))
+    for w in (w for s in result.segments for w in s.words):
+        middle = (w.start + w.end) / 2
+        for k, (a, b, origin) in enumerate(offsets):
+            if a <= middle <= b:
+                shift = origin - a
+                out[k].append(Word(round(max(a, w.start) + shift, 3), round(min(b, w.end) + shift, 3), w.word,
+                                   w.probability))
+                break
+    return out
 
 
 def translation_options(options: TranscribeOptions, language: str) -> TranscribeOptions:

@@ -111,7 +111,7 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
               help="Find who speaks when (default from config: on when the extra [speakers] is installed).")
 @click.option("--names/--no-names", default=None,
               help="Prompt the decoder with the article's proper nouns, so the transcript spells them as the "
-                   "article does (default from config: on).")
+                   "article does; about 60% more transcription time (default from config: off).")
 @click.option("--translate/--no-translate", default=None,
               help="Also an English track of speech in another language (multilingual model; default from config: off).")
 @click.option("--cluster", metavar="tcp://HOST:PORT",

@@ -1,7 +1,7 @@
 """The article's proper nouns (people, places, organisations), as the article spells them.
 
 They are given to the speech engine as a prompt, so that the transcript spells "al-Tanf"
-and "Zhaksybekov" as the article does (archiver/transcribe/prompting.py). A rule over
+and "Zhaksybekov" as the article does (archiver/prompting.py). A rule over
 capitalised runs, not a trained recogniser: no named-entity model ships on PyPI with its
 weights in a well-kept package, and the decoder needs spellings, not entity types.
 

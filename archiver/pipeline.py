@@ -654,9 +654,9 @@ def _unique_sources(sources: list[str]) -> dict[str, str]:
 
 
 def naming(archive: Archive) -> bool:
-    """Config `[transcribe] names` (on by default; `add --no-names` sets it to false): the article's
-    proper nouns as the decoder's prompt."""
-    return bool(archive.config["transcribe"].get("names", True))
+    """Config `[transcribe] names` (off by default: it costs time; `add --names` sets it): the
+    article's proper nouns as the decoder's prompt."""
+    return bool(archive.config["transcribe"].get("names", False))
 
 
 def prompted_options(archive: Archive, article: Article, options: TranscribeOptions) -> TranscribeOptions:

@@ -89,7 +89,7 @@ def narrated(tmp_path_factory) -> tuple[Path, Path, dict]:
 def named_archive(narrated, tmp_path_factory) -> tuple[Path, dict]:
     article, video, _ = narrated
     archive = tmp_path_factory.mktemp("names-archive")
-    report = run_json("add", str(article), "--video", str(video), "--no-diarize", archive=archive)
+    report = run_json("add", str(article), "--video", str(video), "--names", "--no-diarize", archive=archive)
     assert report["errors"] == [], report
     return archive, report
 

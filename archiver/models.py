@@ -126,7 +126,7 @@ class Transcript:
     provenance: dict[str, Any] = field(default_factory=dict)
     diarization: dict[str, Any] = field(default_factory=dict)  # {"key", "method", "speakers", "seconds"} once diarized
     # the stretches re-decoded with their sentence's names: {"windows": [{"start", "end", "names",
-    # "sentence", "article_id"}], "tried": [[start, end, *names], ...] (accepted or not, never retried),
+    # "sentence", "article_id"}], "tried": [[article_id, sentence, *names], ...] (accepted or not, never retried),
     # "seconds": the re-decodes' time}
     prompting: dict[str, Any] = field(default_factory=dict)
 

@@ -176,8 +176,9 @@ def redecode_misheard(audio: Callable[[], np.ndarray], article: Article, alignme
     from .transcribe import decode_stretches
 
     windows = misheard(article, alignment, transcript)
+    # by sentence, not by time: the alignment after a re-decode moves the spans a little
     tried = {tuple(t) for t in transcript.prompting.get("tried", [])}
-    windows = [w for w in windows if (w.start, w.end, *w.names) not in tried]
+    windows = [w for w in windows if (article.id, w.sentence, *w.names) not in tried]
     if not windows:
         return None
     lang = base_language(article.language or transcript.language or "en")
@@ -192,7 +193,7 @@ def redecode_misheard(audio: Callable[[], np.ndarray], article: Article, alignme
         decoded = decode_stretches(samples, [(w.start - PAD, w.end + PAD) for w in group],
                                    replace(options, prompt=prompt))
         for window, new in zip(group, decoded):
-            record["tried"].append([window.start, window.end, *window.names])
+            record["tried"].append([article.id, window.sentence, *window.names])
             new = [w for w in new if window.start - 0.05 <= (w.start + w.end) / 2 <= window.end + 0.05]
             old = _words_in(changed, window.start - 0.05, window.end + 0.05)
             merged = merge_names(old, new, window, lang) if new and old else None

@@ -124,6 +124,17 @@ def test_search_finds_the_name_in_the_transcript_at_its_time(named_archive, narr
     assert passages and spoken["start"] - 1 <= passages[0]["start"] <= spoken["end"] + 1
 
 
+def test_re_add_decodes_nothing_again(named_archive, narrated):
+    archive, report = named_archive
+    article, video, _ = narrated
+    video_id = report["articles"][0]["videos"][0]["id"]
+    before = run_json("show", video_id, archive=archive)
+    again = run_json("add", str(article), "--video", str(video), "--names", "--no-diarize", archive=archive)
+    assert again["articles"][0]["videos"][0]["transcribed"] is False
+    after = run_json("show", video_id, archive=archive)
+    assert after["segments"] == before["segments"] and after["prompting"] == before["prompting"]
+
+
 def test_openai_whisper_takes_the_names_as_its_initial_prompt(narrated):
     """The reference engine gets the same prompt (initial_prompt, carried to every window)."""
     from archiver.media import load_audio

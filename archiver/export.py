@@ -534,9 +534,8 @@ def _derived(v: VideoItem, root: Path) -> list[dict[str, Any]]:
     parent = {"path": f"{v.dir}/transcript.json", "sha256": sha256_file(v.transcript)}
     derived = [{"path": f"{v.dir}/{name}", "from": parent} for name in (f"{v.id}.vtt", f"{v.id}.srt")
                if (root / v.dir / name).exists()]
-    translation = v.translation
-    if translation:
-        parent = {"path": f"{v.dir}/translation.json", "sha256": sha256_file(translation)}
+    if v.translation:
+        parent = {"path": f"{v.dir}/translation.json", "sha256": sha256_file(v.translation)}
         derived += [{"path": f"{v.dir}/{name}", "from": parent} for name in (f"{v.id}.en.vtt", f"{v.id}.en.srt")
                     if (root / v.dir / name).exists()]
     return derived

@@ -5,6 +5,7 @@ module (faster.py, openai.py) and are loaded lazily, so importing this package i
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
@@ -158,8 +159,6 @@ def heard_only(segments: list[Segment], speech: list[tuple[float, float]], margi
 def _near_speech(start: float, end: float, speech: list[tuple[float, float]], starts: list[float],
                  margin: float) -> bool:
     """Whether the middle of start..end lies in a speech region (widened by the margin)."""
-    import bisect
-
     middle = (start + end) / 2
     k = bisect.bisect_right(starts, middle + margin)
     return any(a - margin <= middle <= b + margin for a, b in speech[max(0, k - 2):k])

@@ -110,6 +110,11 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
               help="Fetch articles and download videos in parallel (transcription runs alongside).")
 @click.option("--diarize/--no-diarize", default=None,
               help="Find who speaks when (default from config: on when the extra [speakers] is installed).")
+@click.option("--names/--no-names", default=None,
+              help="Prompt the decoder with the article's proper nouns, so the transcript spells them as the "
+                   "article does; about 60% more transcription time (default from config: off).")
+@click.option("--translate/--no-translate", default=None,
+              help="Also an English track of speech in another language (multilingual model; default from config: off).")
 @click.option("--cluster", metavar="tcp://HOST:PORT",
               help="Transcribe on the workers of this Dask scheduler (default from config [cluster]; '' = here).")
 @click.option("--dry-run", is_flag=True,
@@ -120,7 +125,8 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.pass_context
 @handle_errors
-def add(ctx, sources, videos, from_file, engine, model, language, jobs, diarize, cluster, dry_run, base_url, as_json):
+def add(ctx, sources, videos, from_file, engine, model, language, jobs, diarize, names, translate, cluster, dry_run,
+        base_url, as_json):
     """Archive articles (URL, .html, .md, .txt) and videos (URL or media file).
 
     Each article's linked videos are downloaded, transcribed, aligned to its text and
@@ -143,8 +149,9 @@ def add(ctx, sources, videos, from_file, engine, model, language, jobs, diarize,
     if dry_run:
         return dry_run_add(ctx, sources, list(videos), base_url, as_json)
     archive = open_archive(ctx)
-    if diarize is not None:
-        archive.config["transcribe"]["diarize"] = diarize
+    for key, value in (("diarize", diarize), ("names", names), ("translate", translate)):
+        if value is not None:
+            archive.config["transcribe"][key] = value
     options = archive.transcribe_options(engine=engine, model=model, language=language)
     report = run_with_progress(
         lambda progress, on_item: run_add(archive, sources, list(videos), options=options, progress=progress,
@@ -268,7 +275,8 @@ Query language (case does not matter, accents neither):
 Filters (combine with words, or alone):
   article:ID           this article's sentences and the transcripts of its videos
   video:ID             this video's transcript (and article sentences spoken in it)
-  source:article       article sentences only; source:transcript: speech only
+  source:article       article sentences only; source:transcript: speech only;
+                       source:translation: the English track of foreign speech (--translate)
   lang:xx              text in this language (en, es, de, ...)
   speaker:NAME_OR_ID   said by this speaker: an id (S1) or a name given with
                        `archiver speakers`, whole ("Mike Pompeo") or one word
@@ -474,6 +482,10 @@ def print_video(data: dict[str, Any]) -> None:
             label = speaker_label({"id": speaker, "name": names.get(speaker)})
             console.print(f"\n[bold magenta]{escape(one_line(label))}[/]")
         console.print(f"[cyan]{clock(s['start'])}[/] {escape(s['text'])}")
+    if data.get("translation"):
+        console.print(f"\n[bold]English ({escape(data['translation']['source_language'])} translated)[/]")
+        for s in data["translation"]["segments"]:
+            console.print(f"[cyan]{clock(s['start'])}[/] {escape(s['text'])}")
 
 
 def speaker_label(speaker: dict[str, Any]) -> str:

@@ -59,6 +59,7 @@ class VideoItem:
     media: Path | None  # in the archive
     info: Path | None
     transcript: Path | None
+    translation: Path | None = None  # the English track (transcripts/<id>/translation-en.json)
 
     @property
     def dir(self) -> str:
@@ -245,7 +246,7 @@ def search_index(articles: list[ArticleItem], videos: list[VideoItem]) -> dict[s
                          "i": s["index"], "x": s["text"]})
     for v in videos:
         owners.append({"k": "video", "p": v.page, "h": v.title})
-        for s in v.show["segments"]:
+        for s in v.show["segments"] + (v.show.get("translation") or {}).get("segments", []):
             docs.append({"o": len(owners) - 1, "v": v.id, "s": s["start"], "e": s["end"], "x": s["text"].strip()})
     terms: dict[str, list[int]] = {}
     for n, doc in enumerate(docs):
@@ -307,9 +308,11 @@ def load_items(archive, article_ids: list[str], video_ids: list[str]) -> tuple[l
         info = archive.layout.media_dir(video_id) / "info.json"
         transcript = (archive.layout.transcript_json(video_id, row["engine"], row["model"])
                       if row["engine"] and row["model"] else None)
+        translation = archive.layout.translation_json(video_id)
         videos.append(VideoItem(safe_id(video_id), row, show_video(archive, video_id), media,
                                 info if info.exists() else None,
-                                transcript if transcript and transcript.exists() else None))
+                                transcript if transcript and transcript.exists() else None,
+                                translation if translation.exists() else None))
     articles = [ArticleItem(safe_id(a), archive.catalog.article(a), show_article(archive, a), archive.catalog.links(a))
                 for a in article_ids]
     return articles, videos
@@ -414,9 +417,14 @@ def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: P
             _copy(v.info, base / "info.json")
         if v.transcript:
             _copy(v.transcript, base / "transcript.json")
+        if v.translation:
+            _copy(v.translation, base / "translation.json")
         labels = speaker_labels(v.show["speakers"])
         _write(base / f"{v.id}.vtt", to_vtt(v.show["segments"], labels, v.show["duration"]))
         _write(base / f"{v.id}.srt", to_srt(v.show["segments"], labels, v.show["duration"]))
+        if v.show.get("translation"):  # the English track: subtitles of its own
+            _write(base / f"{v.id}.en.vtt", to_vtt(v.show["translation"]["segments"], duration=v.show["duration"]))
+            _write(base / f"{v.id}.en.srt", to_srt(v.show["translation"]["segments"], duration=v.show["duration"]))
         custody = archive.layout.media_dir(v.id) / PROVENANCE
         if custody.exists():
             _copy(custody, base / PROVENANCE)
@@ -533,8 +541,13 @@ def _derived(v: VideoItem, root: Path) -> list[dict[str, Any]]:
     if not v.transcript:
         return []
     parent = {"path": f"{v.dir}/transcript.json", "sha256": sha256_file(v.transcript)}
-    return [{"path": f"{v.dir}/{name}", "from": parent} for name in (f"{v.id}.vtt", f"{v.id}.srt")
-            if (root / v.dir / name).exists()]
+    derived = [{"path": f"{v.dir}/{name}", "from": parent} for name in (f"{v.id}.vtt", f"{v.id}.srt")
+               if (root / v.dir / name).exists()]
+    if v.translation:
+        parent = {"path": f"{v.dir}/translation.json", "sha256": sha256_file(v.translation)}
+        derived += [{"path": f"{v.dir}/{name}", "from": parent} for name in (f"{v.id}.en.vtt", f"{v.id}.en.srt")
+                    if (root / v.dir / name).exists()]
+    return derived
 
 
 def add_timestamp(bundle: Path, token: bytes) -> None:
@@ -683,8 +696,22 @@ def transcript_list(v: VideoItem, extra: list[dict[str, Any]], hidden: bool = Fa
 def cue_data(videos: list[VideoItem]) -> dict[str, Any]:
     return {"videos": {v.id: {"lang": v.show["language"] or "",
                               "cues": [list(c) for c in _cues(v.show["segments"], speaker_labels(v.show["speakers"]),
-                                                               v.show["duration"])]}
+                                                               v.show["duration"])],
+                              "translation": [list(c) for c in _cues((v.show.get("translation") or {}).get("segments", []),
+                                                                     duration=v.show["duration"])]}
                        for v in videos}}
+
+
+def translation_list(v: VideoItem, hidden: bool = False) -> str:
+    """The English track beside the transcript, as clickable segments too."""
+    segments = (v.show.get("translation") or {}).get("segments", [])
+    if not segments:
+        return ""
+    items = "".join(f'<li class="seg seek" {seek_attrs(v.id, s["start"], s["end"])}>{badge(s["start"])}'
+                    f'<span class="txt">{esc(s["text"].strip())}</span></li>' for s in segments)
+    hide = " hidden" if hidden else ""
+    return (f'<section class="translation" data-v="{esc(v.id)}"{hide} lang="en"><h3>English (translated from '
+            f'{esc(v.show["translation"]["source_language"])})</h3><ol class="translated">{items}</ol></section>')
 
 
 def tabs(videos: list[VideoItem]) -> str:
@@ -757,7 +784,8 @@ def article_page(a: ArticleItem, videos: list[VideoItem], media: bool) -> str:
 
     side_videos = "".join(player(v, up, media, hidden=i > 0) for i, v in enumerate(videos)) or \
         '<div class="nomedia"><p>No video was archived for this article.</p></div>'
-    side_transcripts = "".join(transcript_list(v, extra, hidden=i > 0) for i, v in enumerate(videos))
+    side_transcripts = "".join(transcript_list(v, extra, hidden=i > 0) + translation_list(v, hidden=i > 0)
+                               for i, v in enumerate(videos))
     body = f"""<main class="layout">
 <article class="reading">
 <header class="doc-head">
@@ -798,6 +826,10 @@ def video_page(v: VideoItem, articles: list[ArticleItem], media: bool) -> str:
     if media and v.media:
         files.append((v.media_name, "media file"))
     files += [(f"{v.id}.vtt", "subtitles (WebVTT)"), (f"{v.id}.srt", "subtitles (SRT)")]
+    if v.translation:
+        files += [(f"{v.id}.en.vtt", "English subtitles, translated (WebVTT)"),
+                  (f"{v.id}.en.srt", "English subtitles, translated (SRT)"),
+                  ("translation.json", "the English track with its segment times")]
     if v.transcript:
         files.append(("transcript.json", "transcript with word times"))
     if v.info:
@@ -816,6 +848,7 @@ def video_page(v: VideoItem, articles: list[ArticleItem], media: bool) -> str:
 <section class="transcript main-transcript"><h2>Transcript <span class="muted now" aria-live="polite"></span></h2>
 {transcript_list(v, [])}
 </section>
+{translation_list(v)}
 </article>
 <aside class="side">
 <div class="player">{player(v, up, media, own_page=True)}</div>

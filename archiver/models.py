@@ -96,6 +96,7 @@ class Word:
     word: str  # as the engine wrote it, leading space included
     probability: float
     speaker: str | None = None  # "S1", "S2", ... once diarized (archiver/speakers.py)
+    prompted: bool = False  # from a re-decode prompted with its sentence's names (archiver/prompting.py)
 
 
 @dataclass
@@ -127,6 +128,10 @@ class Transcript:
     # the weights' sha256, the decoded audio's sha256, UTC start and end (see archiver/provenance.py)
     provenance: dict[str, Any] = field(default_factory=dict)
     diarization: dict[str, Any] = field(default_factory=dict)  # {"key", "method", "speakers", "seconds"} once diarized
+    # the stretches re-decoded with their sentence's names: {"windows": [{"start", "end", "names",
+    # "sentence", "article_id"}], "tried": [[article_id, sentence, *names], ...] (accepted or not, never retried),
+    # "seconds": the re-decodes' time}
+    prompting: dict[str, Any] = field(default_factory=dict)
 
     @property
     def words(self) -> list[Word]:
@@ -144,6 +149,37 @@ class Transcript:
             for s in t.segments
         ]
         t.speech = [tuple(r) for r in t.speech]
+        return t
+
+
+@dataclass
+class TranslatedSegment:
+    start: float  # the original speech's times
+    end: float
+    text: str
+
+
+@dataclass
+class Translation:
+    """An English track of a video whose speech is in another language (Whisper's translate task)."""
+
+    video_id: str
+    language: str  # "en": what it is translated to
+    source_language: str  # what the speech is in
+    engine: str
+    model: str
+    segments: list[TranslatedSegment]
+    key: str = ""  # the cache key of the translate run (media sha256, engine, model, options)
+    options: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Translation:
+        t = _from_dict(cls, data)
+        t.segments = [_from_dict(TranslatedSegment, s) for s in t.segments]
         return t
 
 

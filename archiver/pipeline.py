@@ -25,7 +25,7 @@ from . import config as config_mod
 from .article import ARTICLE_SUFFIXES, article_id_for, now, read_article
 from .errors import ArchiverError
 from .media import is_media_path, load_audio, probe
-from .models import Alignment, Article, Transcript
+from .models import Alignment, Article, Transcript, Translation
 from .store.catalog import Catalog
 from .store.files import Layout, atomic_write_bytes, atomic_write_json, read_json, sha256_file, short_hash, slugify
 from .show import speaker_names
@@ -383,13 +383,61 @@ def ensure_speakers(archive: Archive, transcript: Transcript, report: VideoRepor
     return diarized
 
 
+def translating(archive: Archive) -> bool:
+    """Config `[transcribe] translate` (off by default; `add --translate` sets it)."""
+    return bool(archive.config["transcribe"].get("translate", False))
+
+
+def ensure_translation(archive: Archive, transcript: Transcript, audio: Callable[[], Any],
+                       options: TranscribeOptions, progress: Progress = _quiet) -> Translation | None:
+    """The English track of speech in another language, made once per media and options
+    (transcripts/<video>/translation-en.json); None when not translating, or the speech is English."""
+    from .transcribe import translate, translation_options
+
+    language = (transcript.language or "").split("-")[0]
+    if not translating(archive) or not transcript.words or language in ("", "en"):
+        return None
+    row = archive.catalog.video(transcript.video_id)
+    path = archive.layout.translation_json(transcript.video_id)
+    key = translation_options(options, language).cache_key(row["sha256"])
+    if path.exists():
+        cached = Translation.from_dict(read_json(path))
+        if cached.key == key:
+            return cached
+    progress(f"translating {transcript.video_id} ({language} to English)")
+    translation = translate(audio(), transcript.video_id, row["sha256"], language, options)
+    atomic_write_json(path, translation.to_dict())
+    if archive.capture:
+        provenance.append(archive.layout.media_dir(transcript.video_id) / provenance.FILE,
+                          {"kind": "video", "id": transcript.video_id},
+                          provenance.step("translate", engine=translation.engine, model=translation.model,
+                                          options=translation.options,
+                                          output=provenance.file_entry(path, f"transcripts/{transcript.video_id}/{path.name}")))
+    archive.catalog.upsert_video(transcript.video_id, stage="index")  # the index learns the English track
+    return translation
+
+
+def translation_of(archive: Archive, video_id: str) -> Translation | None:
+    path = archive.layout.translation_json(video_id)
+    return Translation.from_dict(read_json(path)) if path.exists() else None
+
+
+def video_documents(archive: Archive, transcript: Transcript) -> list[dict[str, Any]]:
+    """A video's index documents: its transcript's passages and its English track's."""
+    from index.writer import transcript_documents, translation_documents
+
+    documents = transcript_documents(transcript, names=speaker_names(archive, transcript.video_id))
+    translation = translation_of(archive, transcript.video_id)
+    return documents + (translation_documents(translation) if translation else [])
+
+
 def index_video(archive: Archive, transcript: Transcript) -> None:
-    from index.writer import replace, transcript_documents
+    from index.writer import replace
 
     row = archive.catalog.video(transcript.video_id)
     if row["stage"] == "done" and row["indexed_docs"]:
         return
-    documents = transcript_documents(transcript, names=speaker_names(archive, transcript.video_id))
+    documents = video_documents(archive, transcript)
     counts = replace(archive.layout.index_dir, {transcript.video_id: documents})
     archive.catalog.upsert_video(transcript.video_id, stage="done", status="ok", error=None,
                                  indexed_docs=counts[transcript.video_id])
@@ -435,6 +483,7 @@ def finish_video(archive: Archive, report: VideoReport, progress: Progress = _qu
             transcript = ensure_transcript(archive, report.id, report, progress, options, transcriber,
                                            article_language, audio)
             transcript = ensure_speakers(archive, transcript, report, audio, progress)
+            ensure_translation(archive, transcript, audio, options or archive.transcribe_options(), progress)
             index_video(archive, transcript)
         return transcript
     except Exception as e:  # noqa: BLE001
@@ -570,6 +619,7 @@ def finish_article(archive: Archive, fetched: FetchedSource, progress: Progress 
     report, article = fetched.report, fetched.article
     if article is None:
         return report
+    options = prompted_options(archive, article, options or archive.transcribe_options())
     transcripts: dict[str, Transcript] = {}
     for position, (link, video_report) in enumerate(zip(article.links, report.videos)):
         transcript = finish_video(archive, video_report, progress, options, transcriber, article.language)
@@ -580,7 +630,7 @@ def finish_article(archive: Archive, fetched: FetchedSource, progress: Progress 
     try:
         progress(f"aligning {article.id}")
         archive.catalog.upsert_article(article.id, stage="align")
-        align_and_index(archive, article, transcripts)
+        align_and_index(archive, article, transcripts, options, progress)
     except Exception as e:  # noqa: BLE001
         report.status, report.error = "failed", error_line(e, report.url)
         archive.catalog.upsert_article(article.id, status="failed", error=report.error)  # at the stage it reached
@@ -621,14 +671,75 @@ def _unique_sources(sources: list[str]) -> dict[str, str]:
     return batch
 
 
-def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript]) -> None:
+def naming(archive: Archive) -> bool:
+    """Config `[transcribe] names` (off by default: it costs time; `add --names` sets it): the
+    article's proper nouns as the decoder's prompt."""
+    return bool(archive.config["transcribe"].get("names", False))
+
+
+def prompted_options(archive: Archive, article: Article, options: TranscribeOptions) -> TranscribeOptions:
+    """The options an article's videos are transcribed with: its names as the prompt, when naming."""
+    from dataclasses import replace
+
+    from .prompting import whole_video_prompt
+
+    prompt = whole_video_prompt(article) if naming(archive) else ""
+    return replace(options, prompt=prompt) if prompt != options.prompt else options
+
+
+def ensure_names(archive: Archive, article: Article, alignment: Alignment, transcript: Transcript,
+                 options: TranscribeOptions, progress: Progress = _quiet) -> Transcript | None:
+    """Re-decode the stretches where the alignment shows a name of the article heard otherwise
+    (archiver/prompting.py); the changed transcript is written and its passages re-indexed.
+    None: nothing changed."""
+    from index.writer import replace
+
+    from . import prompting
+
+    media = archive.media_path(transcript.video_id)
+    if media is None or not transcript.words:
+        return None
+    progress(f"spelling the names of {transcript.video_id}")
+    changed = prompting.redecode_misheard(decoded_audio(media, options), article, alignment,
+                                          transcript, options)
+    if changed is None:
+        return None
+    path = archive.layout.transcript_json(transcript.video_id, transcript.engine, transcript.model)
+    before = sha256_file(path) if path.exists() else None
+    atomic_write_json(path, changed.to_dict())
+    if archive.capture:  # the transcript file changed: the chain of custody says how
+        provenance.append(archive.layout.media_dir(transcript.video_id) / provenance.FILE,
+                          {"kind": "video", "id": transcript.video_id},
+                          provenance.step("names", parent_sha256=before, article_id=article.id,
+                                          windows=changed.prompting.get("windows", []),
+                                          output=provenance.file_entry(path, f"transcripts/{transcript.video_id}/{path.name}")))
+    counts = replace(archive.layout.index_dir, {transcript.video_id: video_documents(archive, changed)})
+    archive.catalog.upsert_video(transcript.video_id, indexed_docs=counts[transcript.video_id])
+    return changed
+
+
+def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript],
+                    options: TranscribeOptions | None = None, progress: Progress = _quiet) -> None:
     from index.writer import article_documents, replace
 
     from .align import align
 
     cfg = archive.config["align"]
-    alignments = align(article, transcripts, threshold=cfg["threshold"], snap_to_speech=cfg["snap_to_speech"]) \
-        if transcripts else []
+
+    def aligned() -> list[Alignment]:
+        return align(article, transcripts, threshold=cfg["threshold"], snap_to_speech=cfg["snap_to_speech"]) \
+            if transcripts else []
+
+    alignments = aligned()
+    if naming(archive) and options is not None:
+        changed = False
+        for alignment in alignments:
+            redecoded = ensure_names(archive, article, alignment, transcripts[alignment.video_id], options, progress)
+            if redecoded is not None:
+                transcripts[alignment.video_id] = redecoded
+                changed = True
+        if changed:  # the names now spelled right: the sentences find their words
+            alignments = aligned()
     for alignment in alignments:
         path = archive.layout.alignment_json(article.id, alignment.video_id)
         atomic_write_json(path, alignment.to_dict())
@@ -802,7 +913,7 @@ def names_by_video(archive: Archive, video_ids) -> dict[str, dict[str, str]]:
 def name_speaker(archive: Archive, video_id: str, speaker: str, name: str) -> dict[str, str]:
     """`archiver speakers VIDEO S1 "Mike Pompeo"`: name a speaker ("" forgets the name) and
     re-index the video's passages and the sentences of its articles, so the name is searchable."""
-    from index.writer import article_documents, replace, transcript_documents
+    from index.writer import article_documents, replace
 
     with archive.writing():
         transcript = archive.transcript(video_id)
@@ -818,7 +929,7 @@ def name_speaker(archive: Archive, video_id: str, speaker: str, name: str) -> di
         else:
             names.pop(speaker, None)
         atomic_write_json(archive.layout.speaker_names_json(video_id), names)
-        owners = {video_id: transcript_documents(transcript, names=names)}
+        owners = {video_id: video_documents(archive, transcript)}
         for article_id in archive.catalog.articles_of(video_id):
             if archive.layout.article_json(article_id).exists():
                 article = archive.article(article_id)
@@ -840,7 +951,7 @@ def _rebuild_outdated_index(archive: Archive, progress: Progress) -> None:
 
 
 def _reindex(archive: Archive) -> int:
-    from index.writer import article_documents, rebuild, transcript_documents
+    from index.writer import article_documents, rebuild
 
     counts: dict[str, int] = {}
 
@@ -848,7 +959,7 @@ def _reindex(archive: Archive) -> int:
         for row in archive.catalog.videos():
             transcript = archive.transcript(row["id"])
             if transcript:
-                docs = transcript_documents(transcript, names=speaker_names(archive, row["id"]))
+                docs = video_documents(archive, transcript)
                 counts[row["id"]] = len(docs)
                 yield row["id"], docs
         for row in archive.catalog.articles():

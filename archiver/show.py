@@ -69,8 +69,25 @@ def show_video(archive, video_id: str) -> dict[str, Any]:
         "segments": [
             {"start": s.start, "end": s.end, "text": s.text, "speaker": s.speaker,
              "words": [{"start": w.start, "end": w.end, "word": w.word, "probability": w.probability,
-                        "speaker": w.speaker} for w in s.words]}
+                        "speaker": w.speaker, "prompted": w.prompted} for w in s.words]}
             for s in segments
         ],
+        # the names the decoder was given (archiver/prompting.py): for the whole video, and the
+        # stretches re-decoded with their own sentence's names
+        "prompting": {"prompt": (transcript.options.get("prompt", "") if transcript else ""),
+                      "windows": (transcript.prompting.get("windows", []) if transcript else [])},
         "articles": archive.catalog.articles_of(video_id),
+        **_translation(archive, video_id),
     }
+
+
+def _translation(archive, video_id: str) -> dict[str, Any]:
+    """`"translation": {"language": "en", "segments": [...]}` when the video has an English track."""
+    from .pipeline import translation_of
+
+    translation = translation_of(archive, video_id)
+    if translation is None:
+        return {}
+    return {"translation": {"language": translation.language, "source_language": translation.source_language,
+                            "model": translation.model,
+                            "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in translation.segments]}}

@@ -176,7 +176,7 @@ def date_terms(iso: str) -> list[str]:
 
 def make_schema() -> Schema:
     return Schema(
-        source=KeywordField(stored=True),  # "article" | "transcript"
+        source=KeywordField(stored=True),  # "article" | "transcript" | "translation"
         video_id=KeywordField(stored=True),
         article_id=KeywordField(stored=True),
         lang=KeywordField(),  # "und" when unknown: every passage has one (see search._mostly)

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 from whoosh import index as whoosh_index
 from whoosh.query import And, Or, Term
 
-from archiver.models import Article, Segment, SentenceAlignment, Transcript
+from archiver.models import Article, Segment, SentenceAlignment, Transcript, Translation
 
 from . import layout
 from .engine import FastSegmentWriter, build_parallel
@@ -160,6 +160,20 @@ def transcript_documents(transcript: Transcript, date: str = "", article_id: str
     return docs
 
 
+def translation_documents(translation: Translation) -> list[dict[str, Any]]:
+    """The English track as passages of its own (source "translation"), a pair of adjacent segments
+    each as for the transcript, timed on the original speech."""
+    segments = [Segment(s.start, s.end, s.text) for s in translation.segments if s.text.strip()]
+    pairs = [segments[k:k + 2] for k in range(max(1, len(segments) - 1))] if segments else []
+    docs = []
+    for pair in pairs:
+        chunks, times = spoken_words(pair)
+        docs.append({"source": "translation", "video_id": translation.video_id, "article_id": "",
+                     "lang": "en", "date": "", "text": " ".join(chunks), "start": pair[0].start,
+                     "end": pair[-1].end, "times": times, "speaker": []})
+    return docs
+
+
 def whoosh_fields(doc: dict[str, Any]) -> dict[str, Any]:
     """A document as the writer takes it: one text object for both word fields (the schema
     finds its words once), dates as terms, word times packed."""
@@ -183,9 +197,10 @@ def _seconds(value) -> float | None:
 
 
 def owned_by(owner: str):
-    """The documents an article or a video owns: its sentences, or its transcript passages."""
+    """The documents an article or a video owns: its sentences, or its transcript's and translation's passages."""
     return Or([And([Term("source", "article"), Term("article_id", owner)]),
-               And([Term("source", "transcript"), Term("video_id", owner)])])
+               And([Term("source", "transcript"), Term("video_id", owner)]),
+               And([Term("source", "translation"), Term("video_id", owner)])])
 
 
 def replace(index_dir: Path, owner_docs: dict[str, list[dict[str, Any]]]) -> dict[str, int]:

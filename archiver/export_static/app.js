@@ -57,6 +57,11 @@
         info.cues.forEach((c) => track.addCue(new VTTCue(c[0], c[1], (c[3] ? "<v " + cueText(c[3]) + ">" : "") + cueText(c[2]))));
         track.mode = "showing";
       }
+      if (info && info.translation && info.translation.length) {  // the English track, offered beside it
+        const english = video.addTextTrack("subtitles", "English (translation)", "en");
+        info.translation.forEach((c) => english.addCue(new VTTCue(c[0], c[1], cueText(c[2]))));
+        english.mode = "hidden";
+      }
       const update = () => highlight(p, video.currentTime);
       ["timeupdate", "seeked", "seeking", "loadedmetadata"].forEach((ev) => video.addEventListener(ev, update));
       video.addEventListener("play", () => activate(id));
@@ -72,6 +77,7 @@
       const on = p.id === id;
       p.figure.hidden = !on;
       if (p.list) p.list.hidden = !on;
+      $$("section.translation").filter((el) => el.dataset.v === p.id).forEach((el) => { el.hidden = !on; });
       if (!on && p.video && !p.video.paused) p.video.pause();
     });
     $$(".tabs [data-tab]").forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.tab === id)));

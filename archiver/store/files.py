@@ -111,6 +111,10 @@ class Layout:
     def transcript_json(self, video_id: str, engine: str, model: str) -> Path:
         return self._inside("transcripts", video_id, f"{slugify(engine)}-{slugify(model, 60)}.json")
 
+    def translation_json(self, video_id: str) -> Path:
+        """The video's English track (archiver/translation.py), beside its transcript."""
+        return self._inside("transcripts", video_id, "translation-en.json")
+
     def speaker_names_json(self, video_id: str) -> Path:
         """The names the user gave a video's speakers (`archiver speakers`): kept apart from the
         transcript, so that a new transcription or diarization keeps them."""

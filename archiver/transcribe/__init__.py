@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import ArchiverError
-from ..models import Segment, Transcript
+from ..models import Segment, Transcript, TranslatedSegment, Translation, Word
 
 ENGINES = ("faster-whisper", "openai-whisper")
 AUTO = "auto"  # the model: English speech to ENGLISH_MODEL, any other language to MULTILINGUAL_MODEL
@@ -42,6 +42,10 @@ class TranscribeOptions:
     no_repeat_ngram_size: int = 3
     loudness: bool = True  # each channel to the loudest before the downmix (media.load_audio)
     recover_speech: bool = True  # decode again what the VAD skipped when it carries speech
+    # Words the decoder should expect (the article's proper nouns, archiver/names.py): faster-whisper's
+    # `hotwords` (in every 30 s window), openai-whisper's `initial_prompt` carried to every window.
+    prompt: str = ""
+    task: str = "transcribe"  # or "translate": English text from the multilingual model
 
     @classmethod
     def from_config(cls, section: dict[str, Any], **overrides: Any) -> TranscribeOptions:
@@ -52,11 +56,17 @@ class TranscribeOptions:
 
     def decoding(self) -> dict[str, Any]:
         """The options that change the text, recorded in the transcript and its cache key."""
-        return {"beam_size": self.beam_size, "language": self.language, "compute_type": self.compute_type,
-                "vad_filter": self.vad_filter, "no_repeat_ngram_size": self.no_repeat_ngram_size,
-                "temperature": 0.0, "condition_on_previous_text": False,
-                "audio": AUDIO_PIPELINE if self.loudness else "plain-downmix",
-                "recover_speech": RECOVERY if self.recover_speech and self.vad_filter else None}
+        options = {"beam_size": self.beam_size, "language": self.language, "compute_type": self.compute_type,
+                   "vad_filter": self.vad_filter, "no_repeat_ngram_size": self.no_repeat_ngram_size,
+                   "temperature": 0.0, "condition_on_previous_text": False,
+                   "audio": AUDIO_PIPELINE if self.loudness else "plain-downmix",
+                   "recover_speech": RECOVERY if self.recover_speech and self.vad_filter else None}
+        # only when set, so that the keys of transcripts made before prompts existed stay valid
+        if self.prompt:
+            options["prompt"] = self.prompt
+        if self.task != "transcribe":
+            options["task"] = self.task
+        return options
 
     def cache_key(self, media_sha256: str) -> str:
         """The key of a transcript made with exactly these options (the model resolved)."""
@@ -129,6 +139,86 @@ def made_by(audio: np.ndarray, options: TranscribeOptions, started_at: str) -> d
             "audio": {"sample_rate": 16000, "channels": 1, "format": "f32le", "samples": len(audio)}}
 
 
+def heard_only(segments: list[Segment], speech: list[tuple[float, float]], margin: float = 0.3) -> list[Segment]:
+    """The segments without the words whose middle lies outside every speech region (with a margin).
+
+    A prompted decoder fills the silence after the last sentence with words of its prompt
+    ("Baku, Karakalpakstan" over the closing second of a narration): a name the speech does not
+    say. Unprompted transcripts are left as the engine made them."""
+    starts = [a for a, _ in speech]
+    out = []
+    for segment in segments:
+        words = [w for w in segment.words if _near_speech(w.start, w.end, speech, starts, margin)]
+        if len(words) == len(segment.words) and words:
+            out.append(segment)
+        elif words:
+            out.append(replace(segment, start=words[0].start, end=words[-1].end, words=words,
+                               text="".join(w.word for w in words).strip()))
+        elif not segment.words and _near_speech(segment.start, segment.end, speech, starts, margin):
+            out.append(segment)
+    return out
+
+
+def _near_speech(start: float, end: float, speech: list[tuple[float, float]], starts: list[float],
+                 margin: float) -> bool:
+    """Whether the middle of start..end lies in a speech region (widened by the margin)."""
+    middle = (start + end) / 2
+    k = bisect.bisect_right(starts, middle + margin)
+    return any(a - margin <= middle <= b + margin for a, b in speech[max(0, k - 2):k])
+
+
+GAP = 0.5  # seconds of silence between the stretches decoded together
+
+
+def decode_stretches(audio: np.ndarray, spans: list[tuple[float, float]], options: TranscribeOptions) -> list[list[Word]]:
+    """The words of each stretch audio[start:end] (seconds), decoded together in one pass: the
+    stretches laid end to end with GAP of silence between them (one encoder pass for up to 30 s,
+    not one per stretch), times mapped back to the whole audio's clock. For the re-decodes of
+    archiver/prompting.py. Without the VAD filter: the stretches are speech already, and VAD
+    would drop their quiet edges."""
+    pieces, offsets, clock = [], [], 0.0  # offsets: (start in the joined audio, end there, start in the original)
+    gap = np.zeros(int(GAP * 16000), dtype=np.float32)
+    for start, end in spans:
+        first, last = max(0, int(start * 16000)), min(len(audio), int(end * 16000))
+        piece = audio[first:max(first, last)]
+        offsets.append((clock, clock + len(piece) / 16000, first / 16000))
+        pieces += [piece, gap]
+        clock += (len(piece) + len(gap)) / 16000
+    out: list[list[Word]] = [[] for _ in spans]
+    if not pieces or clock < 0.1 + GAP:
+        return out
+    result = _engine(options.engine)(np.concatenate(pieces), replace(options, vad_filter=False))
+    for w in (w for s in result.segments for w in s.words):
+        middle = (w.start + w.end) / 2
+        for k, (a, b, origin) in enumerate(offsets):
+            if a <= middle <= b:
+                shift = origin - a
+                out[k].append(Word(round(max(a, w.start) + shift, 3), round(min(b, w.end) + shift, 3), w.word,
+                                   w.probability))
+                break
+    return out
+
+
+def translation_options(options: TranscribeOptions, language: str) -> TranscribeOptions:
+    """The options of the English track: Whisper's translate task on a multilingual model (the
+    transcript's own, or the bundled `base` when it was English-only), the language the
+    transcript found, no prompt (the article's spellings belong to the original speech)."""
+    model = MULTILINGUAL_MODEL if options.model == AUTO or options.model.endswith(".en") else options.model
+    return replace(options, model=model, task="translate", language=language, prompt="")
+
+
+def translate(audio: np.ndarray, video_id: str, media_sha256: str, language: str,
+              options: TranscribeOptions) -> Translation:
+    """English text of speech in `language`, its segments timed on the original speech."""
+    options = translation_options(options, language)
+    started = time.perf_counter()
+    result = _engine(options.engine)(audio, options)
+    return Translation(video_id, "en", language, options.engine, options.model,
+                       [TranslatedSegment(s.start, s.end, s.text) for s in result.segments if s.text],
+                       key=options.cache_key(media_sha256), options=options.decoding(),
+                       seconds=round(time.perf_counter() - started, 3))
+
+
 def gaps(regions: list[tuple[float, float]], duration: float, at_least: float) -> list[tuple[float, float]]:
     """The stretches between `regions` (and before the first, after the last) of `at_least` seconds."""
     out, cursor = [], 0.0
@@ -162,6 +252,8 @@ def transcribe(audio: np.ndarray, video_id: str, media_sha256: str, options: Tra
     skipped: dict[str, Any] = {}
     if options.vad_filter and options.recover_speech:
         skipped = recover_skipped_speech(audio, result, options, run, vad.regions(probabilities, LOW_THRESHOLD))
+    if options.prompt:  # a prompted decoder writes prompt names into silence: keep what was heard
+        result.segments = heard_only(result.segments, speech)
     return Transcript(
         video_id=video_id,
         engine=options.engine,

@@ -47,6 +47,8 @@ def run(audio: np.ndarray, options: TranscribeOptions) -> EngineResult:
         word_timestamps=True,
         vad_filter=options.vad_filter,
         no_repeat_ngram_size=options.no_repeat_ngram_size,
+        hotwords=options.prompt or None,
+        task=options.task,
     )
     out = [
         Segment(

@@ -192,7 +192,9 @@ def run(audio: np.ndarray, options: TranscribeOptions) -> EngineResult:
             _Decoding(model, _decoder(model, no_repeat)) if no_repeat > 0 else model,
             torch.from_numpy(audio),
             language=language,
-            task="transcribe",
+            task=options.task,
+            initial_prompt=options.prompt or None,
+            carry_initial_prompt=bool(options.prompt),  # in every window, as faster-whisper's hotwords
             beam_size=options.beam_size if options.beam_size > 1 else None,
             best_of=None,
             temperature=0.0,  # deterministic: the fallback temperatures gave different text per run

@@ -274,7 +274,11 @@ def test_provenance_is_a_chain_of_hashes_from_the_fetch_to_the_alignment(seed):
     (transcribe,) = steps(video, "transcribe")
     assert decode["parent_sha256"] == sha256(media) and transcribe["parent_sha256"] == decode["output"]["sha256"]
     transcript = archive / transcribe["output"]["path"]
-    assert transcribe["output"]["sha256"] == sha256(transcript)
+    final = transcribe["output"]["sha256"]
+    for rewrite in steps(video, "diarize"):  # who speaks: the transcript rewritten, its parent the one before
+        assert rewrite["parent_sha256"] == final and rewrite["output"]["path"] == transcribe["output"]["path"]
+        final = rewrite["output"]["sha256"]
+    assert final == sha256(transcript)
     assert transcribe["weights"]["sha256"] == sha256(Path(transcribe["weights"]["path"]))
     assert transcribe["model"] == "tiny.en" and transcribe["options"]["beam_size"] == 5
     assert transcribe["software"]["faster-whisper"] and transcribe["host"] == socket.gethostname()

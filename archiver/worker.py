@@ -27,7 +27,7 @@ from . import config as config_mod
 from .errors import ArchiverError
 from .media import SAMPLE_RATE
 from .models import Transcript
-from .transcribe import TranscribeOptions, transcribe
+from .transcribe import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, TranscribeOptions, transcribe
 
 logger = logging.getLogger("distributed.archiver")  # Dask's log handler prints its children
 
@@ -54,9 +54,13 @@ async def dask_setup(worker, engine: str | None, model: str | None, config_path:
     options = TranscribeOptions.from_config(config_mod.load(config_path)["transcribe"], engine=engine, model=model)
     options = worker_options(options, worker.state.nthreads)
     _lean(worker)
-    # a second of silence runs everything a task runs (model, VAD), off the event loop
-    await asyncio.to_thread(transcribe, np.zeros(SAMPLE_RATE, np.float32), "warm-up", "", options)
-    logger.info("archiver: %s %s loaded for %d transcriptions at once", options.engine, options.model,
+    # a second of silence runs everything a task runs (model, VAD), off the event loop; with
+    # model "auto", for both models it may choose
+    models = (ENGLISH_MODEL, MULTILINGUAL_MODEL) if options.model == AUTO else (options.model,)
+    for model in models:
+        warm = replace(options, model=model, language="en" if model == ENGLISH_MODEL else options.language)
+        await asyncio.to_thread(transcribe, np.zeros(SAMPLE_RATE, np.float32), "warm-up", "", warm)
+    logger.info("archiver: %s %s loaded for %d transcriptions at once", options.engine, " and ".join(models),
                 options.workers)
 
 

@@ -107,6 +107,8 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
 @click.option("--language", help="Force the spoken language (e.g. en, es); default: detect.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 32), default=1, show_default=True,
               help="Fetch articles and download videos in parallel (transcription runs alongside).")
+@click.option("--cluster", metavar="tcp://HOST:PORT",
+              help="Transcribe on the workers of this Dask scheduler (default from config [cluster]; '' = here).")
 @click.option("--dry-run", is_flag=True,
               help="Read the articles and list the videos that would be archived; download nothing, write nothing.")
 @click.option("--base-url", metavar="URL",
@@ -115,7 +117,7 @@ def main(ctx: click.Context, archive: str | None, config: str | None, debug: boo
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.pass_context
 @handle_errors
-def add(ctx, sources, videos, from_file, engine, model, language, jobs, dry_run, base_url, as_json):
+def add(ctx, sources, videos, from_file, engine, model, language, jobs, cluster, dry_run, base_url, as_json):
     """Archive articles (URL, .html, .md, .txt) and videos (URL or media file).
 
     Each article's linked videos are downloaded, transcribed, aligned to its text and
@@ -139,7 +141,7 @@ def add(ctx, sources, videos, from_file, engine, model, language, jobs, dry_run,
     options = archive.transcribe_options(engine=engine, model=model, language=language)
     report = run_with_progress(
         lambda progress, on_item: run_add(archive, sources, list(videos), options=options, progress=progress,
-                                          on_item=on_item, jobs=jobs, base_url=base_url),
+                                          on_item=on_item, jobs=jobs, cluster=cluster, base_url=base_url),
         total=len(sources), quiet=as_json)
     if as_json:
         emit_json(add_report_json(report))
@@ -481,16 +483,18 @@ def _status_markup(status: str) -> str:
 
 @main.command()
 @click.option("--jobs", "-j", type=click.IntRange(1, 32), default=1, show_default=True, help="As for add.")
+@click.option("--cluster", metavar="tcp://HOST:PORT", help="As for add.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (as add does).")
 @click.pass_context
 @handle_errors
-def retry(ctx, jobs, as_json):
+def retry(ctx, jobs, cluster, as_json):
     """Run the failed articles and videos again (`archiver status` lists them)."""
     from .pipeline import retry as run_retry
 
     archive = open_archive(ctx, create=False)
-    report = run_with_progress(lambda progress, on_item: run_retry(archive, progress=progress, jobs=jobs),
-                               total=0, quiet=as_json)
+    report = run_with_progress(
+        lambda progress, on_item: run_retry(archive, progress=progress, jobs=jobs, cluster=cluster),
+        total=0, quiet=as_json)
     if as_json:
         emit_json(add_report_json(report))
     else:
@@ -510,6 +514,31 @@ def reindex(ctx):
     total = run_reindex(open_archive(ctx, create=False))
     click.echo(f"indexed {total} documents")
 
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("scheduler", metavar="tcp://HOST:PORT")
+@click.option("--nthreads", type=click.IntRange(1, 1024),
+              help="Transcriptions at once, one core each (default: one per core).")
+@click.option("--engine", type=click.Choice(["faster-whisper", "openai-whisper"]),
+              help="Speech engine to load (default from config).")
+@click.option("--model", help="Model to load at start (default from config); tasks may ask for another.")
+@click.argument("dask_args", nargs=-1, type=click.UNPROCESSED, metavar="[DASK WORKER OPTIONS]")
+@click.pass_context
+@handle_errors
+def worker(ctx, scheduler, nthreads, engine, model, dask_args):
+    """Run a Dask worker that transcribes for `archiver add --cluster tcp://HOST:PORT`.
+
+    The engine and model are loaded once, before the worker joins the scheduler. It is
+    `dask worker tcp://HOST:PORT --preload archiver.worker`; any other `dask worker`
+    option (--nworkers, --memory-limit, --name, ...) is passed on. The worker needs no
+    access to the archive: the audio comes to it and the transcript goes back.
+    """
+    from .worker import run
+
+    args = [f"--{name}={value}" for name, value in (("nthreads", nthreads), ("engine", engine), ("model", model),
+                                                    ("config", ctx.obj.get("config"))) if value]
+    run(scheduler, args + list(dask_args))
 
 
 # ---------------------------------------------------------------- export, verify

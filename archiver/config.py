@@ -27,6 +27,7 @@ FALLBACK: dict[str, Any] = {
     "align": {"threshold": 0.45, "snap_to_speech": True},
     "download": {"retries": 5, "timeout": 30, "max_filesize_mb": 4096},
     "search": {"limit": 10},
+    "cluster": {"scheduler": "", "connect_timeout": 5, "worker_timeout": 30},
     "evidence": {"capture": True, "key": "", "tsa": ""},
 }
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from urllib.parse import urldefrag, urlsplit
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +28,7 @@ from .models import Alignment, Article, Transcript
 from .store.catalog import Catalog
 from .store.files import Layout, atomic_write_bytes, atomic_write_json, read_json, sha256_file, short_hash, slugify
 from .transcribe import TranscribeOptions
+from .transcriber import LocalTranscriber, Transcriber, open_transcriber
 
 Progress = Callable[[str], None]
 PER_HOST = 2  # concurrent fetches from one host
@@ -277,10 +278,10 @@ def _media_complete(archive: Archive, video_id: str) -> bool:
 
 
 def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, progress: Progress = _quiet,
-                      options: TranscribeOptions | None = None) -> Transcript:
-    from .transcribe import transcribe
-
+                      options: TranscribeOptions | None = None,
+                      transcriber: Transcriber | None = None) -> Transcript:
     options = options or archive.transcribe_options()
+    transcriber = transcriber or LocalTranscriber()
     row = archive.catalog.video(video_id)
     path = archive.layout.transcript_json(video_id, options.engine, options.model)
     key = options.cache_key(row["sha256"])
@@ -289,11 +290,11 @@ def ensure_transcript(archive: Archive, video_id: str, report: VideoReport, prog
         if cached.cache_key == key:
             _record_transcript(archive, cached)
             return cached
-    progress(f"transcribing {video_id}")
+    progress(f"transcribing {video_id}{transcriber.where}")
     media = archive.layout.media_dir(video_id) / row["media_file"]
     duration, has_audio = probe(media)
     if has_audio:
-        transcript = transcribe(load_audio(media), video_id, row["sha256"], options)
+        transcript = transcriber.transcribe(load_audio(media), video_id, row["sha256"], options)
     else:  # a video without sound is archived all the same: nothing was said in it
         transcript = Transcript(video_id, options.engine, options.model, "", 0.0, round(duration, 3), [],
                                 options=options.decoding(), cache_key=key)
@@ -355,13 +356,14 @@ def fetch_video(archive: Archive, url: str, progress: Progress = _quiet) -> Vide
 
 
 def finish_video(archive: Archive, report: VideoReport, progress: Progress = _quiet,
-                 options: TranscribeOptions | None = None) -> Transcript | None:
+                 options: TranscribeOptions | None = None,
+                 transcriber: Transcriber | None = None) -> Transcript | None:
     """The CPU half of a video: transcribe (once) and index."""
     if report.status != "ok":
         return None
     try:
         with archive.lock_for(report.id):
-            transcript = ensure_transcript(archive, report.id, report, progress, options)
+            transcript = ensure_transcript(archive, report.id, report, progress, options, transcriber)
             index_video(archive, transcript)
         return transcript
     except Exception as e:  # noqa: BLE001
@@ -491,14 +493,15 @@ def capture_article(archive: Archive, article: Article, report: ArticleReport, p
 
 
 def finish_article(archive: Archive, fetched: Fetched, progress: Progress = _quiet,
-                   options: TranscribeOptions | None = None) -> ArticleReport:
+                   options: TranscribeOptions | None = None,
+                   transcriber: Transcriber | None = None) -> ArticleReport:
     """The CPU half of an article: transcribe its videos, align, index, record the outcome."""
     report, article = fetched.report, fetched.article
     if article is None:
         return report
     transcripts: dict[str, Transcript] = {}
     for position, (link, video_report) in enumerate(zip(article.links, report.videos)):
-        transcript = finish_video(archive, video_report, progress, options)
+        transcript = finish_video(archive, video_report, progress, options, transcriber)
         archive.catalog.set_link(article.id, link.url, position, video_report.id, video_report.status,
                                  video_report.error)
         if transcript is not None:
@@ -575,21 +578,29 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
 
 def add(archive: Archive, sources: list[str], videos: list[str] | None = None, progress: Progress = _quiet,
         options: TranscribeOptions | None = None, on_item: Callable[[], None] | None = None,
-        jobs: int = 1, base_url: str | None = None) -> AddReport:
+        jobs: int = 1, cluster: str | None = None, base_url: str | None = None) -> AddReport:
     """Archive every source; failures are reported per item and never stop the others.
 
     With jobs > 1, articles are fetched and videos downloaded by `jobs` threads (at most
-    PER_HOST at a time from one host) while one transcription at a time keeps the cores
-    busy: the stages form a pipeline, so the first transcription starts after the first
-    download, not after all of them.
+    PER_HOST at a time from one host) while transcriptions keep the cores busy: the stages
+    form a pipeline, so the first transcription starts after the first download, not after
+    all of them. `cluster` (a Dask scheduler address; None: [cluster] scheduler from the
+    config; "": this machine) sends the transcriptions to its workers, as many at once as
+    they have threads; everything else stays here.
     """
-    with archive.writing(progress):
-        return _add(archive, sources, videos, progress, options, on_item, jobs, base_url)
+    options = options or archive.transcribe_options()
+    transcriber = open_transcriber(archive.config, cluster if sources else "", options, batch=jobs > 1,
+                                   progress=progress)
+    try:
+        with archive.writing(progress):
+            return _add(archive, sources, videos, progress, options, on_item, jobs, transcriber, base_url)
+    finally:
+        transcriber.close()
 
 
 def _add(archive: Archive, sources: list[str], videos: list[str] | None, progress: Progress,
-         options: TranscribeOptions | None, on_item: Callable[[], None] | None, jobs: int,
-         base_url: str | None) -> AddReport:
+         options: TranscribeOptions, on_item: Callable[[], None] | None, jobs: int,
+         transcriber: Transcriber, base_url: str | None) -> AddReport:
     archive.clean_temp_files()
     batch = _unique_sources(sources)
 
@@ -611,29 +622,22 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
     def finish(source: str, fetched: Fetched) -> ArticleReport | VideoReport:
         try:
             if isinstance(fetched.report, VideoReport):
-                finish_video(archive, fetched.report, progress, options)
+                finish_video(archive, fetched.report, progress, options, transcriber)
                 fetched.report.url = batch[source]
                 archive.catalog.set_source(source, fetched.report.id)
                 return fetched.report
-            return finish_article(archive, fetched, progress, options)
+            return finish_article(archive, fetched, progress, options, transcriber)
         except Exception as e:  # noqa: BLE001
             return unexpected(source, e, fetched).report
 
     results: dict[str, ArticleReport | VideoReport] = {}
-    if jobs <= 1:
+    if jobs <= 1 and transcriber.slots <= 1:
         for source in batch:
             results[source] = finish(source, fetch(source))
             if on_item:
                 on_item()
     else:
-        # One transcription on all cores leaves them ~30% idle between decoding steps (tiny
-        # model); two at once, one thread each, on one shared model keep both busy.
-        options = options or archive.transcribe_options()
-        cores = os.cpu_count() or 1
-        transcribers = 2 if cores >= 2 and options.engine == "faster-whisper" else 1
-        if transcribers > 1:
-            options = replace(options, cpu_threads=max(1, cores // transcribers), workers=transcribers)
-        with _pool(jobs, "fetch") as fetchers, _pool(transcribers, "transcribe") as cpu:
+        with _pool(jobs, "fetch") as fetchers, _pool(transcriber.slots, "transcribe") as cpu:
             fetching = {fetchers.submit(fetch, source): source for source in batch}
             finishing = []
             for done in as_completed(fetching):
@@ -702,11 +706,11 @@ def plan(sources: list[str], videos: list[str] | None = None, config: dict[str, 
     return report
 
 
-def retry(archive: Archive, progress: Progress = _quiet, jobs: int = 1) -> AddReport:
+def retry(archive: Archive, progress: Progress = _quiet, jobs: int = 1, cluster: str | None = None) -> AddReport:
     """Run `add` again on every source whose article or video failed."""
     sources = [a["source"] for a in archive.catalog.articles() if a["status"] != "ok"]
     sources += archive.catalog.failed_sources()
-    return add(archive, sources, progress=progress, jobs=jobs)
+    return add(archive, sources, progress=progress, jobs=jobs, cluster=cluster)
 
 
 def reindex(archive: Archive) -> int:

@@ -124,6 +124,36 @@ def run_cli(*args: str, archive: Path | None = None, env: dict | None = None, ch
     return result
 
 
+def run_on_terminal(*args: str, archive: Path, timeout: float = 600) -> tuple[int, str, str]:
+    """Run the CLI with stderr on a pseudo-terminal (progress bars show only there):
+    (exit code, stdout, what stderr showed with the terminal escapes removed)."""
+    import pty
+    import re
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([str(ARCHIVER), "--archive", str(archive), *args], stdout=subprocess.PIPE,
+                               stderr=slave, stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "160"})
+    os.close(slave)
+    shown, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        elif process.poll() is not None:
+            break
+    out, _ = process.communicate(timeout=60)
+    os.close(master)
+    return process.returncode, out.decode(), re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("utf-8", "replace"))
+
+
 def run_json(*args: str, archive: Path, **kwargs) -> dict:
     result = run_cli(*args, "--json", archive=archive, **kwargs)
     assert result.stdout.strip(), f"no JSON on stdout; stderr: {result.stderr}"

@@ -16,15 +16,17 @@ NAMES = ["al-Sukhna", "al-Tanf", "Deir Ezzor", "Homs", "Afrin", "Ahrar al-Sham",
          "Pompeo", "Turkistan"]
 
 
-def names_figure(archive: Path) -> tuple[int, list[str]]:
+def names_figure(archive: Path, config: Path | None = None) -> tuple[int, list[str]]:
     """How many of the seed's ten names `archiver search NAME` puts in its top 3 at a moment
-    inside a sentence that says the name (truth.json, 1 s tolerance)."""
+    inside a sentence that says the name (truth.json, 1 s tolerance); `config` picks the
+    search backend (default: the archiver's own default)."""
     truth = json.loads((SEED / "truth.json").read_text(encoding="utf-8"))["sentences"]
     archiver = Path(sys.executable).parent / "archiver"
     found, lines = 0, []
     for name in NAMES:
         spans = [(s["start"], s["end"]) for s in truth if name.lower() in s["text"].lower()]
-        out = subprocess.run([str(archiver), "--archive", str(archive), "search", name, "--limit", "3", "--json"],
+        options = ["--config", str(config)] if config else []
+        out = subprocess.run([str(archiver), "--archive", str(archive), *options, "search", name, "--limit", "3", "--json"],
                              capture_output=True, text=True, check=True)
         hits = json.loads(out.stdout)["hits"]
         good = [h for h in hits if h["start"] is not None and any(a - 1 <= h["start"] <= b + 1 for a, b in spans)]

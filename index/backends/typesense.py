@@ -40,6 +40,7 @@ import os
 import re
 import secrets
 import shutil
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from math import log
 from pathlib import Path
@@ -303,7 +304,7 @@ class TypesenseBackend:
         self.root = Path(index_dir) / "typesense"
         self.timeout = timeout
         self.write_timeout = write_timeout
-        self._clients: dict[float, Any] = {}
+        self._clients: dict[bool, Any] = {}
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any], index_dir: Path) -> TypesenseBackend:
@@ -318,29 +319,30 @@ class TypesenseBackend:
 
     # -------------------------------------------------- talking to the cluster
 
-    def client(self, timeout: float | None = None):
-        import typesense
-
-        timeout = timeout or self.timeout
-        client = self._clients.get(timeout)
+    def client(self, write: bool = False):
+        """The client for searches (each node tried once: a node down, or lagging behind, is
+        skipped at once) or for writes (every node twice, half a second apart: a write that
+        meets a leader being elected waits for the new one)."""
+        client = self._clients.get(write)
         if client is None:
-            client = self._clients[timeout] = typesense.Client({
+            settings = {
                 # the first node while it answers (a process reads what it wrote), the others in turn when not
-                "nearest_node": self.nodes[0], "nodes": self.nodes,
-                "api_key": self.api_key, "connection_timeout_seconds": timeout, "suppress_deprecation_warnings": True,
-                # every node once and again, with time for a new leader to be elected between
-                "num_retries": 2 * len(self.nodes) + 2, "retry_interval_seconds": 0.5,
-                "healthcheck_interval_seconds": 15,
-            })
+                "nearest_node": self.nodes[0], "nodes": self.nodes, "api_key": self.api_key,
+                "connection_timeout_seconds": self.write_timeout if write else self.timeout,
+                "num_retries": 2 * len(self.nodes) if write else len(self.nodes),
+                "retry_interval_seconds": 0.5 if write else 0.05,
+                "healthcheck_interval_seconds": 15, "suppress_deprecation_warnings": True,
+            }
+            client = self._clients[write] = _new_client(settings)
         return client
 
-    def call(self, request, timeout: float | None = None):
+    def call(self, request, write: bool = False):
         """request(client), with the client's errors said in one line."""
         import httpx
         from typesense import exceptions
 
         try:
-            return request(self.client(timeout))
+            return request(self.client(write))
         except (exceptions.RequestUnauthorized, exceptions.RequestForbidden) as e:
             raise ArchiverError(f"the Typesense cluster refused the API key ({e}); set {API_KEY_ENV} or "
                                 "[search.typesense] api_key") from None
@@ -369,7 +371,7 @@ class TypesenseBackend:
         build = layout.new_build(self.root)
         name = f"{self.prefix}-{secrets.token_hex(4)}"
         atomic_write_json(build / "collection.json", {"collection": name, "version": SCHEMA_VERSION})
-        self.call(lambda c: c.collections.create(collection_schema(name)))
+        self.call(lambda c: c.collections.create(collection_schema(name)), write=True)
         return build, name
 
     def _open(self) -> tuple[Path, str]:
@@ -385,7 +387,7 @@ class TypesenseBackend:
         return build, name
 
     def _point_alias(self, name: str) -> None:
-        self.call(lambda c: c.aliases.upsert(self.prefix, {"collection_name": name}))
+        self.call(lambda c: c.aliases.upsert(self.prefix, {"collection_name": name}), write=True)
 
     def search_many(self, collection: str, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Searches of one collection in one request (a POST: filters of a thousand words fit)."""
@@ -410,7 +412,7 @@ class TypesenseBackend:
             name = _read_info(path).get("collection")
             if name:
                 try:
-                    self.call(lambda c: c.collections[name].delete())
+                    self.call(lambda c: c.collections[name].delete(), write=True)
                 except exceptions.ObjectNotFound:
                     pass
             shutil.rmtree(path, ignore_errors=True)
@@ -418,6 +420,13 @@ class TypesenseBackend:
     # -------------------------------------------------- writing
 
     def replace(self, owner_docs: dict[str, Documents]) -> dict[str, int]:
+        try:
+            return self._replace(owner_docs)
+        except Unavailable as e:
+            raise Unavailable(f"{e}; archived, not indexed yet: the next `add` or `retry`, or `archiver reindex`, "
+                              "indexes it once a node answers") from None
+
+    def _replace(self, owner_docs: dict[str, Documents]) -> dict[str, int]:
         from ..writer import checkpoint
 
         build, name = self._open()
@@ -444,7 +453,7 @@ class TypesenseBackend:
 
         try:
             answer = self.call(lambda c: c.collections[name].documents.import_(
-                body.encode("utf-8"), {"action": "upsert", "batch_size": 1000}), self.write_timeout)
+                body.encode("utf-8"), {"action": "upsert", "batch_size": 1000}), write=True)
         except exceptions.ObjectNotFound:
             raise _missing(name) from None
         if '"success":false' in answer:
@@ -455,7 +464,7 @@ class TypesenseBackend:
         from typesense import exceptions
 
         try:
-            self.call(lambda c: c.collections[name].documents.delete({"filter_by": expression}), self.write_timeout)
+            self.call(lambda c: c.collections[name].documents.delete({"filter_by": expression}), write=True)
         except exceptions.ObjectNotFound:
             pass  # nothing matched (0.24 says 404 then)
 
@@ -512,7 +521,8 @@ class TypesenseBackend:
         return self.search_many(name, [_filtered({"per_page": 0}, expression)])[0]["found"]
 
     def health(self) -> Health:
-        nodes = [self._node_health(url, node) for url, node in zip(self.urls, self.nodes)]
+        with ThreadPoolExecutor(len(self.nodes)) as pool:  # a node that hangs costs its timeout once, not per node
+            nodes = list(pool.map(self._node_health, self.urls, self.nodes))
         up = sum(n.ok for n in nodes)
         where = f"{up} of {len(nodes)} nodes up"
         if not up:
@@ -528,16 +538,22 @@ class TypesenseBackend:
         return Health(self.name, True, f"{count} passages in collection {live[1]}; {where}", count, nodes)
 
     def _node_health(self, url: str, node: dict[str, Any]) -> Node:
-        import typesense
-
-        client = typesense.Client({"nodes": [node], "api_key": self.api_key, "num_retries": 0,
-                                   "suppress_deprecation_warnings": True,
-                                   "connection_timeout_seconds": min(self.timeout, 2.0)})
+        client = _new_client({"nodes": [node], "api_key": self.api_key, "num_retries": 0,
+                              "suppress_deprecation_warnings": True,
+                              "connection_timeout_seconds": min(self.timeout, 2.0)})
         try:
             ok = client.operations.is_healthy()
         except Exception as e:  # noqa: BLE001 (down, refused, or lagging behind the leader)
             return Node(url, False, _reason(e))
         return Node(url, ok, "ok" if ok else "not ready (catching up with the cluster)")
+
+
+def _new_client(settings: dict[str, Any]):
+    import typesense
+
+    with warnings.catch_warnings():  # the client's deprecations of APIs this module never calls
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return typesense.Client(settings)
 
 
 def _batches(owner_docs: Iterable[tuple[str, Documents]], size: int) -> Iterator[list[tuple[str, int, dict]]]:

@@ -40,6 +40,8 @@ import os
 import re
 import secrets
 import shutil
+import socket
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from math import log
@@ -59,6 +61,8 @@ from . import Documents, Health, Node, Unavailable
 API_KEY_ENV = "ARCHIVER_TYPESENSE_API_KEY"
 SCHEMA_VERSION = 1  # of collection_schema and typesense_document: another one asks for `archiver reindex`
 PAGE = 250  # Typesense's largest page
+ELECTION_WAIT = 30.0  # seconds a write waits for a new leader (measured: 9-11 s after a leader is killed)
+MULTI_SEARCH = 50  # searches in one multi_search request: the server's default limit_multi_searches
 IMPORT_BATCH = 5_000  # documents per import request
 K1, B = 1.2, 0.75  # BM25, as Whoosh's
 FIELDS = {"text": "words", "pairs": "pairs", "source": "source", "video_id": "video_id",
@@ -268,12 +272,8 @@ class TypesensePassages:
         return [(score, docs[i]) for i, score in chosen if i in docs]
 
     def frequencies(self, words: list[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for start in range(0, len(words), 50):
-            chunk = words[start:start + 50]
-            results = self._search([{"filter_by": filter_by(Term("text", w)), "per_page": 0} for w in chunk])
-            out.update({w: r["found"] for w, r in zip(chunk, results)})
-        return out
+        results = self._search([{"filter_by": filter_by(Term("text", w)), "per_page": 0} for w in words])
+        return {w: r["found"] for w, r in zip(words, results)}
 
 
 def _shortness(doc: dict[str, Any]) -> float:
@@ -320,24 +320,34 @@ class TypesenseBackend:
     # -------------------------------------------------- talking to the cluster
 
     def client(self, write: bool = False):
-        """The client for searches (each node tried once: a node down, or lagging behind, is
-        skipped at once) or for writes (every node twice, half a second apart: a write that
-        meets a leader being elected waits for the new one)."""
+        """The client: each node in turn until one answers (a node down, or lagging behind,
+        is skipped at once); searches wait `timeout` for a node, writes `write_timeout`."""
         client = self._clients.get(write)
         if client is None:
-            settings = {
+            client = self._clients[write] = _new_client({
                 # the first node while it answers (a process reads what it wrote), the others in turn when not
                 "nearest_node": self.nodes[0], "nodes": self.nodes, "api_key": self.api_key,
                 "connection_timeout_seconds": self.write_timeout if write else self.timeout,
-                "num_retries": 2 * len(self.nodes) if write else len(self.nodes),
-                "retry_interval_seconds": 0.5 if write else 0.05,
+                "num_retries": len(self.nodes), "retry_interval_seconds": 0.05,
                 "healthcheck_interval_seconds": 15, "suppress_deprecation_warnings": True,
-            }
-            client = self._clients[write] = _new_client(settings)
+            })
         return client
 
     def call(self, request, write: bool = False):
-        """request(client), with the client's errors said in one line."""
+        """request(client), with the client's errors said in one line. A write that no node
+        takes while some node is up is tried again for up to ELECTION_WAIT seconds: the
+        cluster is electing a leader (Raft, after its leader was lost), which takes seconds.
+        With every node unreachable it fails at once: that is the cluster down."""
+        deadline = time.monotonic() + ELECTION_WAIT
+        while True:
+            try:
+                return self._call_once(request, write)
+            except Unavailable:
+                if not write or time.monotonic() > deadline or not self._any_node_listens():
+                    raise
+                time.sleep(0.5)
+
+    def _call_once(self, request, write: bool):
         import httpx
         from typesense import exceptions
 
@@ -353,6 +363,15 @@ class TypesenseBackend:
             raise Unavailable(f"the Typesense cluster does not answer ({', '.join(self.urls)}): "
                               f"{_reason(e)}") from None
 
+    def _any_node_listens(self) -> bool:
+        for node in self.nodes:
+            try:
+                socket.create_connection((node["host"], node["port"]), timeout=1).close()
+                return True
+            except OSError:
+                continue
+        return False
+
     # -------------------------------------------------- builds on disk
 
     def live(self) -> tuple[Path, str] | None:
@@ -366,12 +385,17 @@ class TypesenseBackend:
         return build, info["collection"]
 
     def _new_build(self) -> tuple[Path, str]:
+        from typesense import exceptions
+
         from archiver.store.files import atomic_write_json
 
         build = layout.new_build(self.root)
         name = f"{self.prefix}-{secrets.token_hex(4)}"
         atomic_write_json(build / "collection.json", {"collection": name, "version": SCHEMA_VERSION})
-        self.call(lambda c: c.collections.create(collection_schema(name)), write=True)
+        try:
+            self.call(lambda c: c.collections.create(collection_schema(name)), write=True)
+        except exceptions.ObjectAlreadyExists:
+            pass  # an earlier try was taken, its answer lost
         return build, name
 
     def _open(self) -> tuple[Path, str]:
@@ -390,10 +414,12 @@ class TypesenseBackend:
         self.call(lambda c: c.aliases.upsert(self.prefix, {"collection_name": name}), write=True)
 
     def search_many(self, collection: str, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Searches of one collection in one request (a POST: filters of a thousand words fit)."""
+        """Searches of one collection, MULTI_SEARCH to a request (a POST: filters of a thousand words fit)."""
         common = {"collection": collection, "q": "*", "query_by": "words"}
-        results = self.call(lambda c: c.multi_search.perform({"searches": [dict(common, **s) for s in searches]},
-                                                             {}))["results"]
+        results = []
+        for start in range(0, len(searches), MULTI_SEARCH):
+            chunk = [dict(common, **s) for s in searches[start:start + MULTI_SEARCH]]
+            results += self.call(lambda c: c.multi_search.perform({"searches": chunk}, {}))["results"]
         for result in results:
             if "error" in result:
                 if result.get("code") == 404:

@@ -3,14 +3,13 @@ sentences (with character offsets) and the video links it carries.
 
 HTML text and metadata come from trafilatura; the videos an article carries are found by
 the discovery stage (archiver/discover/).
-Markdown is parsed with markdown-it-py; page chrome before the body and boilerplate after
-it are dropped, and a paragraph split by a page break is rejoined.
+Markdown is parsed with markdown-it-py. Which blocks are the article's, its sentences and its
+language are decided in text.py.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
@@ -21,31 +20,9 @@ from .discover.urls import Base
 from .fetch import PageFetch, fetch_page
 from .models import Article, Sentence, VideoLink
 from .store.files import short_hash, slugify
+from .text import TERMINAL, Block, article_language, declared_language, html_blocks, main_paragraphs, sentence_spans
 
 ARTICLE_SUFFIXES = {".html", ".htm", ".xhtml", ".md", ".markdown", ".txt"}
-
-# The same rule as the narration tool that made our truth files: a sentence ends at . ! ?
-# (perhaps closed by a quote or bracket) followed by white space and a capital or quote.
-SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z“\"])")
-TERMINAL = re.compile(r"[.!?…][\"”’)\]]*$")
-BOILERPLATE = re.compile(
-    r"^(note to readers|please click the share|click the share|forward this article|crosspost|"
-    r"support \S+( \S+)? in its|the original source of this article|copyright|©|\(c\) \d{4}|"
-    r"articles by|disclaimer|\*\*disclaimer|for media inquiries|comment on .* (facebook|articles)|"
-    r"become a member|related (articles|posts|stories)|share this|subscribe to|sign up for|"
-    r"all rights reserved|follow us|read more:|tags?:)",
-    re.IGNORECASE,
-)
-METADATA = re.compile(r"^[\w .&-]{1,30}:\s")  # "Region: ...", "Theme: ...", "In-depth Report: ..."
-
-
-@dataclass
-class Block:
-    """A paragraph of the source, before we decide whether it belongs to the body."""
-
-    text: str
-    links: list[tuple[str, str]]  # (href, link text)
-    heading: bool = False
 
 
 # ---------------------------------------------------------------- ids and sentences
@@ -58,62 +35,21 @@ def article_id_for(source: str) -> str:
     return f"{slugify(stem, 40)}-{short_hash(source)}"
 
 
-def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    spans, start = [], 0
-    for match in SENTENCE_END.finditer(text):
-        spans.append((offset + start, offset + match.start()))
-        start = match.end()
-    if text[start:].strip():
-        spans.append((offset + start, offset + len(text.rstrip())))
-    return spans
-
-
 def build_article(article_id: str, source: str, title: str, paragraphs: list[str],
-                  links: list[VideoLink], **meta) -> Article:
-    text_parts, spans, sentences = [], [], []
+                  links: list[VideoLink], language: str | None = None, **meta) -> Article:
+    """Join the paragraphs into Article.text and split each into sentences in the article's language
+    (detected from the text when not given)."""
+    text = "\n\n".join(paragraphs)
+    language = language or article_language(text)
+    spans, sentences = [], []
     position = 0
     for p_index, paragraph in enumerate(paragraphs):
         spans.append((position, position + len(paragraph)))
-        for start, end in split_sentences(paragraph, position):
-            sentences.append(Sentence(len(sentences), p_index, paragraph[start - position:end - position], start, end))
-        text_parts.append(paragraph)
+        for start, end in sentence_spans(paragraph, language):
+            sentences.append(Sentence(len(sentences), p_index, paragraph[start:end], position + start, position + end))
         position += len(paragraph) + 2
-    return Article(id=article_id, source=source, title=title.strip() or "(untitled)", text="\n\n".join(text_parts),
-                   paragraphs=spans, sentences=sentences, links=links, **meta)
-
-
-# ---------------------------------------------------------------- choosing the body
-
-
-def _words(text: str) -> int:
-    return len(re.findall(r"\w+", text))
-
-
-def _is_prose(block: Block) -> bool:
-    text = block.text.strip()
-    if block.heading or _words(text) < 4:
-        return False
-    link_chars = sum(len(t) for _, t in block.links)
-    if link_chars > 0.6 * len(text):
-        return False  # a line of links: navigation, tags, share buttons
-    if METADATA.match(text) and _words(text) < 12:
-        return False
-    return _words(text) >= 8 or bool(TERMINAL.search(text))
-
-
-def body_paragraphs(blocks: list[Block]) -> tuple[list[str], int]:
-    """Prose blocks from the first to the boilerplate, page-break halves rejoined,
-    and the number of blocks up to the boilerplate (links after it are not the article's)."""
-    paragraphs: list[str] = []
-    for n, block in enumerate(blocks):
-        text = " ".join(block.text.split())
-        if paragraphs and BOILERPLATE.match(text):
-            return paragraphs, n
-        if paragraphs and not TERMINAL.search(paragraphs[-1]) and text[:1].islower():
-            paragraphs[-1] = f"{paragraphs[-1]} {text}"  # "...is not being" / "implemented."
-        elif _is_prose(Block(text, block.links, block.heading)):
-            paragraphs.append(text)
-    return paragraphs, len(blocks)
+    return Article(id=article_id, source=source, title=title.strip() or "(untitled)", text=text,
+                   paragraphs=spans, sentences=sentences, links=links, language=language, **meta)
 
 
 # ---------------------------------------------------------------- Markdown and text
@@ -125,7 +61,9 @@ def markdown_blocks(source: str) -> tuple[str, list[Block]]:
     tokens = MarkdownIt("commonmark").parse(source)
     title, blocks, heading = "", [], False
     for token in tokens:
-        if token.type == "heading_open":
+        if token.type == "hr":
+            blocks.append(Block("", separator=True))
+        elif token.type == "heading_open":
             heading = True
         elif token.type == "heading_close":
             heading = False
@@ -154,12 +92,26 @@ def markdown_blocks(source: str) -> tuple[str, list[Block]]:
 
 
 def text_blocks(source: str) -> tuple[str, list[Block]]:
+    """Paragraphs of a plain text: parted by blank lines, and by line breaks too unless the lines
+    are one paragraph wrapped to a width (a copied page puts every menu item on a line of its own)."""
     url = re.compile(r"https?://[^\s<>\"')\]]+")
-    blocks = [Block(" ".join(p.split()), [(u, u) for u in url.findall(p)]) for p in re.split(r"\n\s*\n", source) if p.strip()]
+    blocks = []
+    for chunk in re.split(r"\n\s*\n", source):
+        lines = [line.strip() for line in chunk.splitlines() if line.strip()]
+        for part in [" ".join(lines)] if _wrapped(lines) else lines:
+            blocks.append(Block(" ".join(part.split()), [(u, u) for u in url.findall(part)]))
     title = ""
-    if blocks and not _is_prose(blocks[0]):
+    if blocks and len(blocks[0].text.split()) <= 20 and not TERMINAL.search(blocks[0].text):
         title = blocks.pop(0).text
     return title, blocks
+
+
+def _wrapped(lines: list[str]) -> bool:
+    """Lines that fill a width (all but the last within 60% of the longest) are one wrapped paragraph."""
+    if len(lines) < 2:
+        return True
+    width = max(len(line) for line in lines)
+    return 40 <= width <= 120 and all(len(line) >= 0.6 * width for line in lines[:-1])
 
 
 # ---------------------------------------------------------------- HTML
@@ -169,36 +121,38 @@ def _same_text(a: str, b: str) -> bool:
     return bool(b) and re.sub(r"\W+", " ", a).strip().lower() == re.sub(r"\W+", " ", b).strip().lower()
 
 
-def parse_html(html: str, article_id: str, source: str, base: Base) -> Article:
+def parse_html(html: str, article_id: str, source: str, base: Base, content_language: str | None = None) -> Article:
     import trafilatura
 
     meta = trafilatura.extract_metadata(html)
-    text = trafilatura.extract(html, output_format="txt", include_comments=False, include_tables=False,
-                               favor_precision=True) or ""
     title = (meta.title if meta else "") or ""
     # trafilatura's text starts with the <h1>; the title is not a paragraph the video speaks
-    blocks = [Block(line, []) for line in text.split("\n") if line.strip() and not _same_text(line, title)]
+    blocks = [b for b in html_blocks(html) if not _same_text(b.text, title)]
+    language = article_language(" ".join(b.text for b in blocks), declared_language(html, content_language))
     return build_article(
-        article_id, source, title, body_paragraphs(blocks)[0], discover_html(html, base),
+        article_id, source, title, main_paragraphs(blocks, language, extracted=True).paragraphs,
+        discover_html(html, base), language,
         author=(meta.author if meta else None), date=(meta.date if meta else None),
-        language=(meta.language if meta else None),
     )
 
 
 # ---------------------------------------------------------------- entry points
 
 
-def parse_document(content: str, kind: str, article_id: str, source: str, base: Base | None = None) -> Article:
+def parse_document(content: str, kind: str, article_id: str, source: str, base: Base | None = None,
+                   content_language: str | None = None) -> Article:
     """Parse one document; `base` says what its relative links resolve against (none: no
-    relative link resolves)."""
+    relative link resolves); `content_language` is the HTTP header, one more word on the language."""
     base = base or Base()
     if kind == "html":
-        return parse_html(content, article_id, source, base)
+        return parse_html(content, article_id, source, base, content_language)
     title, blocks = markdown_blocks(content) if kind == "md" else text_blocks(content)
-    paragraphs, body_end = body_paragraphs(blocks)
+    language = article_language(" ".join(b.text for b in blocks))
+    body = main_paragraphs(blocks, language)
+    paragraphs = body.paragraphs
     return build_article(article_id, source, title or (paragraphs[0][:80] if paragraphs else ""), paragraphs,
-                         discover_links([link for block in blocks[:body_end] for link in block.links], base),
-                         date=_date_in(blocks))
+                         discover_links([link for block in blocks[:body.end] for link in block.links], base),
+                         language, date=_date_in(blocks[:body.start]))
 
 
 def _date_in(blocks: list[Block]) -> str | None:
@@ -206,8 +160,6 @@ def _date_in(blocks: list[Block]) -> str | None:
     import dateparser.search
 
     for block in blocks[:8]:
-        if _is_prose(block):
-            break
         found = dateparser.search.search_dates(block.text, languages=["en"], settings={"STRICT_PARSING": True})
         if found:
             return found[0][1].date().isoformat()
@@ -245,16 +197,17 @@ def read_article(source: str, timeout: float = 30, retries: int = 3, base_url: s
             raise ArchiverError(f"{source}: not an article (content type {content_type}); "
                                 "give an HTML, Markdown or text page, or a video with --video")
         location: dict = {"url": final_url}
+        content_language = next((v for k, v in page.final.headers if k.lower() == "content-language"), None)
     else:
         path = Path(source).expanduser()
         try:
             body = path.read_bytes()
         except OSError as e:
             raise ArchiverError(f"{source}: cannot read the file ({e.strerror}); check the path") from e
-        kind, location = kind_of(path.name), {"folder": path.resolve().parent}
+        kind, location, content_language = kind_of(path.name), {"folder": path.resolve().parent}, None
     text = body.decode("utf-8", "replace").replace("\x00", "")
     base = base_for(text if kind == "html" else None, base_url=base_url, **location)
-    article = parse_document(text, kind, article_id, source, base)
+    article = parse_document(text, kind, article_id, source, base, content_language)
     article.fetched_at = now()
     article.source_file = f"source.{kind}"
     if not article.sentences:

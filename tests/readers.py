@@ -3,7 +3,9 @@
     python tests/readers.py ARCHIVE COUNT INTERVAL WORD...
 
 Opens the archive read-only for every operation (as each `archiver` command does), runs
-COUNT searches (one per word, in turn) INTERVAL seconds apart, with a `show` of an
+COUNT searches (one per word, in turn) INTERVAL seconds apart, and then more until the file
+named by the environment variable READERS_STOP exists (when it is set: so that a slow
+machine's readers still see the writers' commits), with a `show` of an
 archived article or video and a `status` between them, and prints one JSON line:
 {"searches", "shows", "statuses", "errors": [...], "totals": [...], "at": [...]} where totals
 are the hit counts seen over time (they grow while the add commits) and at the times of the
@@ -12,6 +14,7 @@ searches.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import time
@@ -33,7 +36,9 @@ def main() -> None:
     done = {"searches": 0, "shows": 0, "statuses": 0, "errors": [], "totals": [], "at": []}
     while not (archive_dir / "catalog.sqlite").exists():
         time.sleep(0.05)
-    for n in range(count):
+    stop = os.environ.get("READERS_STOP")
+    n = 0
+    while n < count or (stop and not Path(stop).exists()):
         try:
             archive = Archive.open(archive_dir, config, readonly=True)
             try:
@@ -50,6 +55,7 @@ def main() -> None:
                 archive.catalog.close()
         except Exception as e:  # every failure counts, with where it came from
             done["errors"].append(f"{type(e).__name__}: {e} | {traceback.format_exc(limit=-3)!r}")
+        n += 1
         time.sleep(interval)
     print(json.dumps(done))
 

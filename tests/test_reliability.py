@@ -487,8 +487,10 @@ def test_searches_and_a_second_add_while_an_add_writes(web, pieces, tmp_path):
                               "--jobs", "2", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, text=True)
             for listing in (first, second)]
+    stop = tmp_path / "readers.stop"
     readers = subprocess.Popen([sys.executable, str(ROOT / "tests" / "readers.py"), str(archive), "200", "0.04",
-                                *words], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                *words], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "READERS_STOP": str(stop)})
     cli_failures = []
     while any(p.poll() is None for p in adds):
         for args in (["status", "--json"], ["search", "strike", "--json"]):
@@ -501,11 +503,12 @@ def test_searches_and_a_second_add_while_an_add_writes(web, pieces, tmp_path):
     for p, (out, err) in zip(adds, outputs):
         assert p.returncode == 0, err
         assert all(a["status"] == "ok" for a in json.loads(out)["articles"]), out
+    stop.touch()  # the readers have run while both adds wrote; a few more after them is fine
     out, err = readers.communicate(timeout=600)
     assert readers.returncode == 0, err
     done = json.loads(out)
     assert done["errors"] == [], done["errors"][:3]
-    assert done["searches"] == 200 and done["statuses"] == 200
+    assert done["searches"] >= 200 and done["statuses"] == done["searches"]
     assert max(done["totals"]) > min(done["totals"]), "the searches never saw the index change"
     assert sum(at < writing_ended for at in done["at"]) >= 150, "the searches did not run during the adds"
     assert cli_failures == []

@@ -56,9 +56,6 @@ class Backend(Protocol):
     def replace(self, owner_docs: dict[str, Documents]) -> dict[str, int]:
         """Every document of each owner (an article or video id) replaced by the given ones."""
 
-    def delete(self, owners: Iterable[str]) -> None:
-        """Every document of these owners removed."""
-
     def rebuild(self, owner_docs: Iterable[tuple[str, Documents]]) -> int:
         """A new index of exactly these documents, live once complete (the old one until then)."""
 
@@ -69,8 +66,6 @@ class Backend(Protocol):
     def health(self) -> Health: ...
 
     def document_count(self) -> int: ...
-
-    def owner_count(self, owner: str) -> int: ...
 
 
 def open_backend(config: dict[str, Any], index_dir: Path) -> Backend:

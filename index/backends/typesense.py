@@ -467,14 +467,11 @@ class TypesenseBackend:
         checkpoint("committed")
         return {owner: len(owned) for owner, owned in owner_docs.items()}
 
-    def delete(self, owners: Iterable[str]) -> None:
-        self.replace({owner: [] for owner in owners})
-
     def _import(self, name: str, docs: list[dict[str, Any]]) -> None:
         body = "\n".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) for d in docs)
-        self._send(name, body, len(docs))
+        self._send(name, body)
 
-    def _send(self, name: str, body: str, count: int) -> None:
+    def _send(self, name: str, body: str) -> None:
         from typesense import exceptions
 
         try:
@@ -512,7 +509,7 @@ class TypesenseBackend:
                 body = "\n".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) for d in docs)
                 if pending is not None:
                     pending.result()
-                pending = sender.submit(self._send, name, body, len(docs))
+                pending = sender.submit(self._send, name, body)
                 count += len(docs)
             if pending is not None:
                 pending.result()
@@ -539,16 +536,15 @@ class TypesenseBackend:
             return 0
         return self._count(live[1], True)
 
-    def owner_count(self, owner: str) -> int:
-        live = self.live()
-        return self._count(live[1], f"owner:=`{owner}`") if live else 0
-
     def _count(self, name: str, expression: str | bool) -> int:
         return self.search_many(name, [_filtered({"per_page": 0}, expression)])[0]["found"]
 
     def health(self) -> Health:
+        clients = [_new_client({"nodes": [node], "api_key": self.api_key, "num_retries": 0,
+                                "suppress_deprecation_warnings": True,
+                                "connection_timeout_seconds": min(self.timeout, 2.0)}) for node in self.nodes]
         with ThreadPoolExecutor(len(self.nodes)) as pool:  # a node that hangs costs its timeout once, not per node
-            nodes = list(pool.map(self._node_health, self.urls, self.nodes))
+            nodes = list(pool.map(_node_health, self.urls, clients))
         up = sum(n.ok for n in nodes)
         where = f"{up} of {len(nodes)} nodes up"
         if not up:
@@ -563,21 +559,21 @@ class TypesenseBackend:
             return Health(self.name, False, f"{e}; {where}", None, nodes)
         return Health(self.name, True, f"{count} passages in collection {live[1]}; {where}", count, nodes)
 
-    def _node_health(self, url: str, node: dict[str, Any]) -> Node:
-        client = _new_client({"nodes": [node], "api_key": self.api_key, "num_retries": 0,
-                              "suppress_deprecation_warnings": True,
-                              "connection_timeout_seconds": min(self.timeout, 2.0)})
-        try:
-            ok = client.operations.is_healthy()
-        except Exception as e:  # noqa: BLE001 (down, refused, or lagging behind the leader)
-            return Node(url, False, _reason(e))
-        return Node(url, ok, "ok" if ok else "not ready (catching up with the cluster)")
+
+def _node_health(url: str, client) -> Node:
+    try:
+        ok = client.operations.is_healthy()
+    except Exception as e:  # noqa: BLE001 (down, refused, or lagging behind the leader)
+        return Node(url, False, _reason(e))
+    return Node(url, ok, "ok" if ok else "not ready (catching up with the cluster)")
 
 
 def _new_client(settings: dict[str, Any]):
     import typesense
 
-    with warnings.catch_warnings():  # the client's deprecations of APIs this module never calls
+    # the client's deprecations of APIs this module never calls (catch_warnings is not
+    # thread-safe: every client is made on the calling thread)
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return typesense.Client(settings)
 

@@ -23,9 +23,6 @@ class WhooshBackend:
 
         return replace(self.index_dir, owner_docs)
 
-    def delete(self, owners: Iterable[str]) -> None:
-        self.replace({owner: [] for owner in owners})
-
     def rebuild(self, owner_docs: Iterable[tuple[str, Documents]]) -> int:
         from ..writer import rebuild
 
@@ -52,8 +49,3 @@ class WhooshBackend:
         from ..writer import document_count
 
         return document_count(self.index_dir)
-
-    def owner_count(self, owner: str) -> int:
-        from ..writer import owner_count
-
-        return owner_count(self.index_dir, owner)

@@ -548,8 +548,8 @@ class TypesenseBackend:
         up = sum(n.ok for n in nodes)
         where = f"{up} of {len(nodes)} nodes up"
         if not up:
-            return Health(self.name, False, f"no node answers ({where}); searches and writes fail until one does, "
-                                            "`archiver reindex` then catches up", None, nodes)
+            return Health(self.name, False, f"no node answers ({where}); searches and index writes fail until one does, "
+                          "then the next `add`, `retry` or `reindex` indexes what was missed", None, nodes)
         try:
             live = self.live()
             if live is None:

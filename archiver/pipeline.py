@@ -594,9 +594,8 @@ def catch_up_index(archive: Archive) -> int:
     from index.backends import Unavailable
 
     catalog, done = archive.catalog, 0
-    videos = [row["id"] for row in catalog.videos() if row["stage"] == "index" and row["status"] == "failed"]
-    articles = [row["id"] for row in catalog.articles() if row["stage"] == "index" and row["status"] == "failed"]
-    for kind, item_id in [("video", v) for v in videos] + [("article", a) for a in articles]:
+    for kind, item_id in [("video", v) for v in catalog.unindexed("videos")] + \
+            [("article", a) for a in catalog.unindexed("articles")]:
         try:
             if kind == "video":
                 transcript = archive.transcript(item_id)

@@ -233,9 +233,9 @@ def test_the_cluster_down_is_one_error_and_the_next_add_catches_up(cluster, tmp_
         assert added.returncode == 1
         (article,) = json.loads(added.stdout)["articles"]
         assert article["status"] == "failed" and "Typesense" in article["error"] and "reindex" in article["error"]
-        status = run_json("--config", config, "status", archive=archive)
-        assert not status["search"]["ok"] and not any(n["ok"] for n in status["search"]["nodes"])
-        row = next(a for a in status["articles"] if a["id"] == article["id"])
+        status = health(archive, config)
+        assert not status.ok and not any(n.ok for n in status.nodes)
+        row = catalog_article(archive, config, article["id"])
         assert (row["stage"], row["status"]) == ("index", "failed")  # archived, recorded as not indexed
         assert (archive / "articles" / article["id"] / "article.json").exists()
     finally:

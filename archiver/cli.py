@@ -533,11 +533,13 @@ def speakers(ctx, video_id, speaker, name, as_json):
 @click.pass_context
 @handle_errors
 def status(ctx, as_json):
-    """List every article and video with its stage, and every failure with its reason."""
+    """List every article and video with its stage, and every failure with its reason; then
+    the search backend and whether it is healthy (each node of a cluster)."""
     archive = open_archive(ctx, readonly=True)
     articles, videos = archive.catalog.articles(), archive.catalog.videos()
+    health = archive.index.health()
     if as_json:
-        emit_json({"articles": articles, "videos": videos})
+        emit_json({"articles": articles, "videos": videos, "search": health.to_dict()})
         return
     from rich.console import Console
     from rich.markup import escape
@@ -554,7 +556,13 @@ def status(ctx, as_json):
         model = f"{v['model_reason'] or v['model']} " if v["model"] else ""
         detail = one_line(v["error"] or lang + model + (v["title"] or ""), 300)
         table.add_row("video", v["id"], v["stage"], _status_markup(v["status"]), escape(detail))
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print(f"search: {health.backend}, {'[green]healthy[/]' if health.ok else '[red]unhealthy[/]'}: "
+                  f"{escape(health.detail)}", soft_wrap=True)
+    for node in health.nodes:
+        console.print(f"  {escape(node.url)}  {'[green]up[/]' if node.ok else '[red]down[/]'}  {escape(node.detail)}",
+                      soft_wrap=True)
 
 
 def _status_markup(status: str) -> str:
@@ -588,11 +596,12 @@ def retry(ctx, jobs, cluster, as_json):
 @click.pass_context
 @handle_errors
 def reindex(ctx):
-    """Rebuild the search index from the archive's JSON files."""
+    """Rebuild the search index from the archive's JSON files (in the configured backend)."""
     from .pipeline import reindex as run_reindex
 
-    total = run_reindex(open_archive(ctx, create=False))
-    click.echo(f"indexed {total} documents")
+    archive = open_archive(ctx, create=False)
+    total = run_reindex(archive)
+    click.echo(f"indexed {total} documents ({archive.index.name})")
 
 
 

@@ -29,7 +29,9 @@ FALLBACK: dict[str, Any] = {
     },
     "align": {"threshold": 0.45, "snap_to_speech": True},
     "download": {"retries": 5, "timeout": 30, "max_filesize_mb": 4096},
-    "search": {"limit": 10},
+    "search": {"limit": 10, "backend": "whoosh",
+               "typesense": {"nodes": ["http://127.0.0.1:8108"], "api_key": "", "collection": "archiver",
+                             "timeout": 5, "write_timeout": 300}},
     "cluster": {"scheduler": "", "connect_timeout": 5, "worker_timeout": 30},
     "evidence": {"capture": True, "key": "", "tsa": ""},
 }

@@ -51,6 +51,7 @@ class Archive:
     _locks_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _hosts: dict = field(default_factory=dict, repr=False)
     _writers: int = field(default=0, repr=False)
+    _index: Any = field(default=None, repr=False)
 
     @classmethod
     def open(cls, root: str | Path | None = None, config: dict[str, Any] | None = None,
@@ -59,6 +60,15 @@ class Archive:
         config = config or config_mod.load()
         layout = Layout(root or config["archive"]["path"])
         return cls(layout, Catalog(layout.catalog, readonly=readonly, create=create), config)
+
+    @property
+    def index(self):
+        """The search backend that the config names ([search] backend; index.backends)."""
+        if self._index is None:
+            from index.backends import open_backend
+
+            self._index = open_backend(self.config, self.layout.index_dir)
+        return self._index
 
     @property
     def capture(self) -> bool:
@@ -432,13 +442,12 @@ def video_documents(archive: Archive, transcript: Transcript) -> list[dict[str, 
 
 
 def index_video(archive: Archive, transcript: Transcript) -> None:
-    from index.writer import replace
 
     row = archive.catalog.video(transcript.video_id)
     if row["stage"] == "done" and row["indexed_docs"]:
         return
     documents = video_documents(archive, transcript)
-    counts = replace(archive.layout.index_dir, {transcript.video_id: documents})
+    counts = archive.index.replace({transcript.video_id: documents})
     archive.catalog.upsert_video(transcript.video_id, stage="done", status="ok", error=None,
                                  indexed_docs=counts[transcript.video_id])
 
@@ -692,8 +701,6 @@ def ensure_names(archive: Archive, article: Article, alignment: Alignment, trans
     """Re-decode the stretches where the alignment shows a name of the article heard otherwise
     (archiver/prompting.py); the changed transcript is written and its passages re-indexed.
     None: nothing changed."""
-    from index.writer import replace
-
     from . import prompting
 
     media = archive.media_path(transcript.video_id)
@@ -713,15 +720,13 @@ def ensure_names(archive: Archive, article: Article, alignment: Alignment, trans
                           provenance.step("names", parent_sha256=before, article_id=article.id,
                                           windows=changed.prompting.get("windows", []),
                                           output=provenance.file_entry(path, f"transcripts/{transcript.video_id}/{path.name}")))
-    counts = replace(archive.layout.index_dir, {transcript.video_id: video_documents(archive, changed)})
+    counts = archive.index.replace({transcript.video_id: video_documents(archive, changed)})
     archive.catalog.upsert_video(transcript.video_id, indexed_docs=counts[transcript.video_id])
     return changed
 
 
 def align_and_index(archive: Archive, article: Article, transcripts: dict[str, Transcript],
                     options: TranscribeOptions | None = None, progress: Progress = _quiet) -> None:
-    from index.writer import article_documents, replace
-
     from .align import align
 
     cfg = archive.config["align"]
@@ -750,10 +755,52 @@ def align_and_index(archive: Archive, article: Article, transcripts: dict[str, T
             provenance.append(archive.layout.article_dir(article.id) / provenance.FILE, {}, provenance.align_step(
                 archive.layout.article_json(article.id), transcript if transcript and transcript.exists() else None,
                 path, {"threshold": cfg["threshold"], "snap_to_speech": cfg["snap_to_speech"]}))
-    sentences = [s for a in alignments for s in a.sentences]
-    counts = replace(archive.layout.index_dir,
-                     {article.id: article_documents(article, sentences, names_by_video(archive, transcripts))})
-    archive.catalog.upsert_article(article.id, indexed_docs=counts[article.id], stage="index")
+    archive.catalog.upsert_article(article.id, stage="index")  # aligned: what an index write needs is on disk
+    index_article(archive, article, [s for a in alignments for s in a.sentences], names_by_video(archive, transcripts))
+
+
+def index_article(archive: Archive, article: Article, sentences: list, names: dict[str, dict[str, str]]) -> None:
+    from index.writer import article_documents
+
+    counts = archive.index.replace({article.id: article_documents(article, sentences, names)})
+    archive.catalog.upsert_article(article.id, indexed_docs=counts[article.id])
+
+
+def catch_up_index(archive: Archive) -> int:
+    """Index what an earlier run archived but could not index (the search cluster was down, or
+    the run was killed while writing to it): the catalog keeps such items at stage "index",
+    failed. Returns how many were indexed; while the cluster is still down they stay as they are."""
+    from index.backends import Unavailable
+
+    catalog, done = archive.catalog, 0
+    for kind, item_id in [("video", v) for v in catalog.unindexed("videos")] + \
+            [("article", a) for a in catalog.unindexed("articles")]:
+        try:
+            if kind == "video":
+                transcript = archive.transcript(item_id)
+                if transcript is None:
+                    continue
+                index_video(archive, transcript)
+            else:
+                article = archive.article(item_id)
+                index_article(archive, article, [s for a in archive.alignments(article.id) for s in a.sentences],
+                              names_by_video(archive, archive.catalog.video_ids_of(article.id)))
+                settle_article(archive, item_id)
+        except Unavailable:
+            break
+        except Exception:  # noqa: BLE001 (its own failure, recorded already; `retry` runs it again)
+            continue
+        done += 1
+    return done
+
+
+def settle_article(archive: Archive, article_id: str) -> None:
+    """An article whose index write failed, now indexed: done, and ok unless one of its videos failed."""
+    catalog = archive.catalog
+    videos = [catalog.video(v) for v in catalog.video_ids_of(article_id) if v]
+    failed = [v for v in videos if v and v["status"] != "ok"]
+    error = f"video {failed[0]['error']}" if failed else None
+    catalog.upsert_article(article_id, stage="done", status="failed" if failed else "ok", error=error)
 
 
 # ---------------------------------------------------------------- the add command
@@ -789,6 +836,8 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
     _, speakers_note = speakers.wanted(archive.config["transcribe"].get("diarize", "auto"))  # fails early
     archive.clean_temp_files()
     _rebuild_outdated_index(archive, progress)
+    if sources:
+        catch_up_index(archive)
     batch = _unique_sources(sources)
 
     def unexpected(source: str, e: Exception, fetched: FetchedSource | None = None) -> FetchedSource:
@@ -894,7 +943,10 @@ def plan(sources: list[str], videos: list[str] | None = None, config: dict[str, 
 
 
 def retry(archive: Archive, progress: Progress = _quiet, jobs: int = 1, cluster: str | None = None) -> AddReport:
-    """Run `add` again on every source whose article or video failed."""
+    """Run `add` again on every source whose article or video failed (first indexing what only
+    an index write failed for: those need nothing fetched again)."""
+    with archive.writing(progress):
+        catch_up_index(archive)
     sources = [a["source"] for a in archive.catalog.articles() if a["status"] != "ok"]
     sources += archive.catalog.failed_sources()
     return add(archive, sources, progress=progress, jobs=jobs, cluster=cluster)
@@ -913,7 +965,7 @@ def names_by_video(archive: Archive, video_ids) -> dict[str, dict[str, str]]:
 def name_speaker(archive: Archive, video_id: str, speaker: str, name: str) -> dict[str, str]:
     """`archiver speakers VIDEO S1 "Mike Pompeo"`: name a speaker ("" forgets the name) and
     re-index the video's passages and the sentences of its articles, so the name is searchable."""
-    from index.writer import article_documents, replace
+    from index.writer import article_documents
 
     with archive.writing():
         transcript = archive.transcript(video_id)
@@ -936,7 +988,7 @@ def name_speaker(archive: Archive, video_id: str, speaker: str, name: str) -> di
                 sentences = [s for a in archive.alignments(article_id) for s in a.sentences]
                 owners[article_id] = article_documents(article, sentences,
                                                        names_by_video(archive, archive.catalog.video_ids_of(article_id)))
-        replace(archive.layout.index_dir, owners)
+        archive.index.replace(owners)
         return names
 
 
@@ -951,7 +1003,7 @@ def _rebuild_outdated_index(archive: Archive, progress: Progress) -> None:
 
 
 def _reindex(archive: Archive) -> int:
-    from index.writer import article_documents, rebuild
+    from index.writer import article_documents
 
     counts: dict[str, int] = {}
 
@@ -971,10 +1023,16 @@ def _reindex(archive: Archive) -> int:
                 counts[row["id"]] = len(docs)
                 yield row["id"], docs
 
-    total = rebuild(archive.layout.index_dir, documents())
+    total = archive.index.rebuild(documents())
     for owner, count in counts.items():
-        if archive.catalog.video(owner):
-            archive.catalog.upsert_video(owner, indexed_docs=count)
+        row = archive.catalog.video(owner)
+        if row:
+            unindexed = row["stage"] == "index" and row["status"] == "failed"
+            archive.catalog.upsert_video(owner, indexed_docs=count,
+                                         **({"stage": "done", "status": "ok", "error": None} if unindexed else {}))
         else:
+            row = archive.catalog.article(owner)
             archive.catalog.upsert_article(owner, indexed_docs=count)
+            if row and row["stage"] == "index" and row["status"] == "failed":
+                settle_article(archive, owner)
     return total

@@ -1,6 +1,7 @@
 """The search command's library side: index hits -> the DESIGN.md JSON contract.
 
-Imports only the index, the catalog, the configuration and the standard library:
+Imports only the index (the backend the config names), the catalog, the configuration and
+the standard library:
 `archiver search` must answer fast, without loading a speech engine, yt-dlp, numpy or
 the article parser. That is why it opens the archive with `open_readonly` below rather
 than pipeline.Archive (whose module imports the media and transcription stages).
@@ -134,7 +135,8 @@ def _dated_videos(catalog: Catalog, first: date | None, last: date | None) -> li
 
 
 def search(archive: SearchArchive, query: str, limit: int = 10, sounds_like: bool = False) -> dict[str, Any]:
-    from index.search import BadQuery, OutdatedIndex, date_bounds, search as index_search, split_filters
+    from index.backends import open_backend
+    from index.search import BadQuery, OutdatedIndex, date_bounds, split_filters
 
     from .text import decodable
 
@@ -146,8 +148,8 @@ def search(archive: SearchArchive, query: str, limit: int = 10, sounds_like: boo
         dated = None
         if "after" in filters or "before" in filters:
             dated = _dated_videos(catalog, *date_bounds(filters))
-        result = index_search(archive.layout.index_dir, query, limit, sounds_like=sounds_like,
-                              article_videos=article_videos, dated_videos=dated)
+        result = open_backend(archive.config, archive.layout.index_dir).search(
+            query, limit, sounds_like=sounds_like, article_videos=article_videos, dated_videos=dated)
     except BadQuery as e:
         raise ArchiverError(f"bad query: {e}") from None
     except OutdatedIndex as e:

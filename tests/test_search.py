@@ -30,14 +30,6 @@ def at_right_time(hit: dict, word: str, tolerance: float = 1.0) -> bool:
     return hit["start"] is not None and any(a - tolerance <= hit["start"] <= b + tolerance for a, b in truth_spans(word))
 
 
-@pytest.fixture(scope="session")
-def bare_archive(tmp_path_factory) -> Path:
-    """The seed narration archived as a video without its article."""
-    archive = tmp_path_factory.mktemp("bare-archive")
-    run_cli("add", str(SEED / "narration.mp4"), archive=archive, check=True)
-    return archive
-
-
 def video_words(archive: Path) -> tuple[str, list[dict]]:
     """(video id, segments with words) of the only video of an archive."""
     status = run_json("status", archive=archive)

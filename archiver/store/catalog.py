@@ -210,6 +210,12 @@ class Catalog:
         rows = self._all("SELECT DISTINCT article_id FROM links WHERE video_id = ? ORDER BY article_id", video_id)
         return [r["article_id"] for r in rows]
 
+    def unindexed(self, table: str) -> list[str]:
+        """Ids of the articles or videos ("articles", "videos") whose index write failed."""
+        assert table in ("articles", "videos")
+        return [r["id"] for r in self._all(f"SELECT id FROM {table} WHERE stage = 'index' AND status = 'failed' "
+                                           "ORDER BY updated_at")]
+
     # direct video sources
     def set_source(self, source: str, video_id: str | None) -> None:
         self._exec("INSERT OR REPLACE INTO sources (source, video_id) VALUES (?, ?)", (source, video_id))

@@ -91,6 +91,7 @@ def seed_queries(report: dict) -> list[str]:
         # the rest of the language: wildcards, nesting, a NOT phrase, filters alone, a phrase of 3+ words
         "Pomp?o", "turk*", "(Pompeo OR Afrin) -Turkish", 'Pompeo -"safe haven"', "source:article",
         f"video:{video} NOT Pompeo", '"a safe haven for"', "Pompeo OR (Afrin AND Turkish)", "Afrin~1 source:transcript",
+        "Pompeo speaker:S1", "Pompeo speaker:S9",  # who speaks (the seed narration is one voice)
     ]
 
 

@@ -378,16 +378,9 @@ def ensure_speakers(archive: Archive, transcript: Transcript, report: VideoRepor
         return transcript
     progress(f"finding the speakers of {transcript.video_id}")
     diarized = speakers.apply(transcript, speakers.diarize(audio(), transcript, options), key)
-    path = archive.layout.transcript_json(transcript.video_id, transcript.engine, transcript.model)
-    before = sha256_file(path) if path.exists() else None
-    atomic_write_json(path, diarized.to_dict())
-    if archive.capture:  # the transcript file changed: the chain of custody says how
-        provenance.append(archive.layout.media_dir(transcript.video_id) / provenance.FILE,
-                          {"kind": "video", "id": transcript.video_id},
-                          provenance.step("diarize", parent_sha256=before, method=speakers.METHOD,
-                                          options={"threshold": options.threshold, "min_speaker": options.min_speaker},
-                                          software=provenance.software("transcript-archiver", "resemblyzer", "torch"),
-                                          output=provenance.file_entry(path, f"transcripts/{transcript.video_id}/{path.name}")))
+    rewrite_transcript(archive, diarized, "diarize", method=speakers.METHOD,
+                       options={"threshold": options.threshold, "min_speaker": options.min_speaker},
+                       software=provenance.software("transcript-archiver", "resemblyzer", "torch"))
     archive.catalog.upsert_video(transcript.video_id, stage="index")  # the index learns the speakers
     report.diarized = True
     return diarized
@@ -439,6 +432,19 @@ def video_documents(archive: Archive, transcript: Transcript) -> list[dict[str, 
     documents = transcript_documents(transcript, names=speaker_names(archive, transcript.video_id))
     translation = translation_of(archive, transcript.video_id)
     return documents + (translation_documents(translation) if translation else [])
+
+
+def rewrite_transcript(archive: Archive, transcript: Transcript, step: str, **details: Any) -> None:
+    """Write a transcript that a later stage changed (speakers, names) over the one before; the
+    chain of custody records the step, with the hash of the file it replaced as its parent."""
+    path = archive.layout.transcript_json(transcript.video_id, transcript.engine, transcript.model)
+    before = sha256_file(path) if path.exists() else None
+    atomic_write_json(path, transcript.to_dict())
+    if archive.capture:
+        provenance.append(archive.layout.media_dir(transcript.video_id) / provenance.FILE,
+                          {"kind": "video", "id": transcript.video_id},
+                          provenance.step(step, parent_sha256=before, **details,
+                                          output=provenance.file_entry(path, f"transcripts/{transcript.video_id}/{path.name}")))
 
 
 def index_video(archive: Archive, transcript: Transcript) -> None:
@@ -711,15 +717,7 @@ def ensure_names(archive: Archive, article: Article, alignment: Alignment, trans
                                           transcript, options)
     if changed is None:
         return None
-    path = archive.layout.transcript_json(transcript.video_id, transcript.engine, transcript.model)
-    before = sha256_file(path) if path.exists() else None
-    atomic_write_json(path, changed.to_dict())
-    if archive.capture:  # the transcript file changed: the chain of custody says how
-        provenance.append(archive.layout.media_dir(transcript.video_id) / provenance.FILE,
-                          {"kind": "video", "id": transcript.video_id},
-                          provenance.step("names", parent_sha256=before, article_id=article.id,
-                                          windows=changed.prompting.get("windows", []),
-                                          output=provenance.file_entry(path, f"transcripts/{transcript.video_id}/{path.name}")))
+    rewrite_transcript(archive, changed, "names", article_id=article.id, windows=changed.prompting.get("windows", []))
     counts = archive.index.replace({transcript.video_id: video_documents(archive, changed)})
     archive.catalog.upsert_video(transcript.video_id, indexed_docs=counts[transcript.video_id])
     return changed

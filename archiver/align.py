@@ -401,7 +401,6 @@ def align(article: Article, transcripts: dict[str, Transcript], threshold: float
     def keep(vid: str, matches: list[Match], sentences: set[int]) -> None:
         tt = videos[vid]
         matched = {m.article_pos: m for m in matches}
-        order = sorted(matched)
         for s in sentences:
             first, last = at.sentence_spans[s]
             score = sentence_score(first, last, matched, at)

@@ -18,7 +18,6 @@ import gzip
 import json
 import math
 import random
-import shutil
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path

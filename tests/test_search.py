@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SEED, run_cli, run_json, seed_truth
+from conftest import ROOT, run_cli, run_json, seed_truth
 
 sys.path.insert(0, str(ROOT))
 

@@ -420,11 +420,21 @@ def search(index_dir: Path, query: str, limit: int = 10, *, sounds_like: bool = 
            article_videos: dict[str, list[str]] | None = None,
            dated_videos: list[str] | None = None) -> Result:
     """Search the Whoosh index in index_dir."""
-    searcher = searcher_for(index_dir)
-    if searcher is None:
-        return Result([], 0)
-    return run(WhooshPassages(searcher), query, limit, sounds_like=sounds_like, article_videos=article_videos,
-               dated_videos=dated_videos)
+    for attempt in range(3):
+        searcher = searcher_for(index_dir)
+        if searcher is None:
+            return Result([], 0)
+        try:
+            return run(WhooshPassages(searcher), query, limit, sounds_like=sounds_like,
+                       article_videos=article_videos, dated_videos=dated_videos)
+        except FileNotFoundError:
+            # A writer's merge removed segment files this searcher had not opened yet (Whoosh
+            # opens a segment's columns lazily): the index is whole, this view of it is gone;
+            # a new searcher reads the segments that replaced them.
+            forget(index_dir)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def run(passages: Passages, query: str, limit: int = 10, *, sounds_like: bool = False,

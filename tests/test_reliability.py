@@ -11,10 +11,8 @@ import html
 import io
 import json
 import os
-import pty
 import random
 import re
-import select
 import signal
 import socket
 import subprocess
@@ -27,7 +25,7 @@ from pathlib import Path
 import pytest
 
 import makemedia
-from conftest import ARCHIVER, ROOT, LoopbackServer, news_page, run_cli, run_json
+from conftest import ARCHIVER, ROOT, LoopbackServer, news_page, run_cli, run_json, run_on_terminal
 
 sys.path.insert(0, str(ROOT))
 
@@ -294,31 +292,11 @@ def test_fetches_are_bounded_per_host_and_progress_shows_on_a_terminal(web, piec
     in_flight = InFlight()
     urls = [serve_article(web, f"/host/a{i}.html", pieces[i], delay=1.0, in_flight=in_flight)[0] for i in range(5)]
     listing = sources_file(tmp_path / "list.txt", urls)
-    master, slave = pty.openpty()
-    process = subprocess.Popen([str(ARCHIVER), "--archive", str(tmp_path / "a"), "add", "--from-file", str(listing),
-                                "--jobs", "4"], stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL,
-                               env={**os.environ, "COLUMNS": "120"})
-    os.close(slave)
-    shown = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-        elif process.poll() is not None:
-            break
-    out, _ = process.communicate(timeout=120)
-    os.close(master)
-    assert process.returncode == 0, shown.decode(errors="replace")
+    code, out, text = run_on_terminal("add", "--from-file", str(listing), "--jobs", "4", archive=tmp_path / "a")
+    assert code == 0, text[-2000:]
     assert in_flight.most == 2, f"{in_flight.most} requests at once to one host"
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("utf-8", "replace"))
     assert "archiving" in text and "fetch:" in text and "transcribe:" in text, text[-2000:]
-    assert out.decode().count("no video found") == 5
+    assert out.count("no video found") == 5
 
 
 # ---------------------------------------------------------------- 2. crash-safe resume

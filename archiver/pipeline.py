@@ -13,7 +13,7 @@ import os
 import shutil
 import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from urllib.parse import urldefrag, urlsplit
 from dataclasses import dataclass, field
@@ -513,12 +513,15 @@ class FetchedSource:
 
     report: ArticleReport | VideoReport
     article: Article | None = None
+    capture: Future | None = None  # the page's web archive, written while its videos are transcribed
 
 
-def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet,
-                  base_url: str | None = None, spelled: str | None = None) -> FetchedSource:
-    """The network half of an article: read it, keep the original, download its videos.
-    `source` is canonical (see canonical_source), `spelled` as the user gave it."""
+def fetch_article(archive: Archive, source: str, extra_videos: list[str], captures: ThreadPoolExecutor,
+                  progress: Progress = _quiet, base_url: str | None = None,
+                  spelled: str | None = None) -> FetchedSource:
+    """The network half of an article: read it, keep the original, download its videos, and
+    start its web archive on `captures`. `source` is canonical (see canonical_source), `spelled`
+    as the user gave it."""
     report = ArticleReport(None, spelled or source)
     catalog, layout = archive.catalog, archive.layout
     cfg = archive.config["download"]
@@ -557,14 +560,11 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
         video_report = fetch_video(archive, link.url, progress)
         report.videos.append(video_report)
         catalog.set_link(article.id, link.url, position, video_report.id, video_report.status, video_report.error)
-    if archive.capture:
-        progress(f"reading {source}: web archive")
-        try:
-            capture_article(archive, article, report, page, layout.article_dir(article.id) / file_name,
-                            changed=written)
-        except Exception as e:  # noqa: BLE001 (its videos are still transcribed; the article is failed)
-            report.status, report.error = "failed", error_line(e, source)
-    return FetchedSource(report, article)
+    capturing = None
+    if archive.capture:  # beside the transcription, not before it: mostly imports and disk, not the cores
+        capturing = captures.submit(capture_article, archive, article, report, page,
+                                    layout.article_dir(article.id) / file_name, changed=written)
+    return FetchedSource(report, article, capturing)
 
 
 def _article_id(catalog: Catalog, source: str, spelled: str) -> str:
@@ -642,6 +642,11 @@ def finish_article(archive: Archive, fetched: FetchedSource, progress: Progress 
                                  video_report.error)
         if transcript is not None:
             transcripts[video_report.id] = transcript
+    if fetched.capture is not None:  # before the alignment, which appends to the same provenance.json
+        try:
+            fetched.capture.result()
+        except Exception as e:  # noqa: BLE001 (its videos are transcribed all the same; the article is failed)
+            report.status, report.error = "failed", error_line(e, report.url)
     try:
         progress(f"aligning {article.id}")
         archive.catalog.upsert_article(article.id, stage="align")
@@ -849,7 +854,8 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
         try:
             if is_video_source(source):
                 return FetchedSource(fetch_video(archive, source, progress))
-            return fetch_article(archive, source, videos or [], progress, base_url=base_url, spelled=batch[source])
+            return fetch_article(archive, source, videos or [], captures, progress, base_url=base_url,
+                                 spelled=batch[source])
         except Exception as e:  # noqa: BLE001 (reported per item, with its type)
             return unexpected(source, e)
 
@@ -865,22 +871,24 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
             return unexpected(source, e, fetched).report
 
     results: dict[str, ArticleReport | VideoReport] = {}
-    if jobs <= 1 and transcriber.slots <= 1:
-        for source in batch:
-            results[source] = finish(source, fetch(source))
-            if on_item:
-                on_item()
-    else:
-        with _pool(jobs, "fetch") as fetchers, _pool(transcriber.slots, "transcribe") as cpu:
-            fetching = {fetchers.submit(fetch, source): source for source in batch}
-            finishing = []
-            for done in as_completed(fetching):
-                source = fetching[done]
-                finishing.append((source, cpu.submit(finish, source, done.result())))
-            for source, future in finishing:
-                results[source] = future.result()
+    # One capture thread: WACZ packaging is short, and two would only compete for the same disk.
+    with _pool(1, "capture") as captures:
+        if jobs <= 1 and transcriber.slots <= 1:
+            for source in batch:
+                results[source] = finish(source, fetch(source))
                 if on_item:
                     on_item()
+        else:
+            with _pool(jobs, "fetch") as fetchers, _pool(transcriber.slots, "transcribe") as cpu:
+                fetching = {fetchers.submit(fetch, source): source for source in batch}
+                finishing = []
+                for done in as_completed(fetching):
+                    source = fetching[done]
+                    finishing.append((source, cpu.submit(finish, source, done.result())))
+                for source, future in finishing:
+                    results[source] = future.result()
+                    if on_item:
+                        on_item()
 
     report = AddReport(notes=[speakers_note] if speakers_note else [])
     for source in batch:  # the order the user gave

@@ -567,6 +567,15 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], captur
     return FetchedSource(report, article, capturing)
 
 
+def _join_capture(fetched: FetchedSource) -> None:
+    """Wait for the source's web archive; its failure fails the source (what else was done stays)."""
+    if fetched.capture is not None:
+        try:
+            fetched.capture.result()
+        except Exception as e:  # noqa: BLE001
+            fetched.report.status, fetched.report.error = "failed", error_line(e, fetched.report.url)
+
+
 def _article_id(catalog: Catalog, source: str, spelled: str) -> str:
     """The article id of a canonical source: the one the catalog has for it; else, in an archive
     made before sources were canonical, the one made from the same spelling (a relative path, a
@@ -603,24 +612,45 @@ def capture_article(archive: Archive, article: Article, report: ArticleReport, p
                     changed: bool) -> None:
     """page.wacz: the page's HTTP exchange (or the local file) and every archived video."""
     folder = archive.layout.article_dir(article.id)
-    target = folder / capture.PAGE_WACZ
-    videos = []
-    for link, video in zip(article.links, report.videos):
-        media = archive.media_path(video.id) if video.status == "ok" else None
-        if media is None or not media.exists():
-            continue
-        custody = provenance.last_step(archive.layout.media_dir(video.id) / provenance.FILE, "download") or {}
-        http = custody.get("http") or []
-        videos.append(capture.VideoCapture(link.url, media, archive.catalog.video(video.id)["sha256"],
-                                           archive.layout.media_dir(video.id) / "info.json",
-                                           http[0] if len(http) == 1 and custody.get("url") == link.url else None))
+    videos = [v for link, video in zip(article.links, report.videos)
+              if video.status == "ok" and (v := _video_capture(archive, link.url, video.id))]
+    local = page is None
+    _capture(folder, folder / capture.PAGE_WACZ, changed, article.id, article.title, page, videos,
+             local_source=Path(article.source).expanduser().resolve() if local else None,
+             local_bytes=original.read_bytes() if local else None)
+
+
+def capture_video(archive: Archive, url: str, report: VideoReport) -> None:
+    """media/<id>/video.wacz: a video given on its own (a URL or a local file), as a web archive
+    of itself. Written once per media: the same bytes under another URL are the same video."""
+    video = _video_capture(archive, url, report.id)
+    if video is not None:
+        folder = archive.layout.media_dir(report.id)
+        title = archive.catalog.video(report.id).get("title") or url
+        _capture(folder, folder / capture.VIDEO_WACZ, False, report.id, title, None, [video])
+
+
+def _video_capture(archive: Archive, url: str, video_id: str) -> capture.VideoCapture | None:
+    """A downloaded video as the WARC records it: the bytes, and yt-dlp's one plain response if
+    that is how the bytes came."""
+    media = archive.media_path(video_id)
+    if media is None or not media.exists():
+        return None
+    custody = provenance.last_step(archive.layout.media_dir(video_id) / provenance.FILE, "download") or {}
+    http = custody.get("http") or []
+    return capture.VideoCapture(url, media, archive.catalog.video(video_id)["sha256"],
+                                archive.layout.media_dir(video_id) / "info.json",
+                                http[0] if len(http) == 1 and custody.get("url") == url else None)
+
+
+def _capture(folder: Path, target: Path, changed: bool, subject_id: str, title: str, page,
+             videos: list[capture.VideoCapture], **local) -> None:
+    """Write target (a WACZ) and its capture step, unless the capture kept before holds the same."""
     recorded = provenance.last_step(folder / provenance.FILE, "capture") or {}
     wanted = sorted(v.sha256 for v in videos)
     if target.exists() and not changed and recorded.get("videos_sha256") == wanted:
         return  # the same page and the same videos as the capture kept before
-    sha256 = capture.write_wacz(target, article.id, article.title, page, videos=videos,
-                                local_source=Path(article.source).expanduser().resolve() if page is None else None,
-                                local_bytes=original.read_bytes() if page is None else None)
+    sha256 = capture.write_wacz(target, subject_id, title, page, videos=videos, **local)
     provenance.append(folder / provenance.FILE, {}, provenance.step(
         "capture", output=provenance.file_entry(target, sha256=sha256), videos_sha256=wanted,
         records={v.url: ("response" if capture.plain_http(v) else "resource") for v in videos},
@@ -642,11 +672,7 @@ def finish_article(archive: Archive, fetched: FetchedSource, progress: Progress 
                                  video_report.error)
         if transcript is not None:
             transcripts[video_report.id] = transcript
-    if fetched.capture is not None:  # before the alignment, which appends to the same provenance.json
-        try:
-            fetched.capture.result()
-        except Exception as e:  # noqa: BLE001 (its videos are transcribed all the same; the article is failed)
-            report.status, report.error = "failed", error_line(e, report.url)
+    _join_capture(fetched)  # before the alignment, so that the steps of provenance.json keep their order
     try:
         progress(f"aligning {article.id}")
         archive.catalog.upsert_article(article.id, stage="align")
@@ -853,7 +879,10 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
     def fetch(source: str) -> FetchedSource:
         try:
             if is_video_source(source):
-                return FetchedSource(fetch_video(archive, source, progress))
+                report = fetch_video(archive, source, progress)
+                capturing = captures.submit(capture_video, archive, source, report) \
+                    if archive.capture and report.status == "ok" else None
+                return FetchedSource(report, capture=capturing)
             return fetch_article(archive, source, videos or [], captures, progress, base_url=base_url,
                                  spelled=batch[source])
         except Exception as e:  # noqa: BLE001 (reported per item, with its type)
@@ -864,6 +893,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
             if isinstance(fetched.report, VideoReport):
                 finish_video(archive, fetched.report, progress, options, transcriber)
                 fetched.report.url = batch[source]
+                _join_capture(fetched)
                 archive.catalog.set_source(source, fetched.report.id)
                 return fetched.report
             return finish_article(archive, fetched, progress, options, transcriber)

@@ -28,6 +28,7 @@ import json
 import mimetypes
 import socket
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,9 @@ def write_warc(out, article_id: str, page: PageFetch | None, local_source: Path 
 
 
 def _cdxj(warc: Path) -> bytes:
-    from cdxj_indexer.main import CDXJIndexer
+    with warnings.catch_warnings():  # pyamf (imported by cdxj-indexer) warns about pkg_resources on the user's terminal
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        from cdxj_indexer.main import CDXJIndexer
 
     out = io.StringIO()
     CDXJIndexer(out, [str(warc)], sort=True, filename=WARC_NAME).process_all()

@@ -506,3 +506,11 @@ def test_a_video_given_on_its_own_is_its_own_web_archive(seed, bare_archive, sit
     entry = next(v for v in manifest["videos"] if v["id"] == seed["video"])
     assert (bundle / entry["web_archive"]).read_bytes() == (media / "video.wacz").read_bytes()
     assert run_cli("verify", str(bundle), archive=archive).returncode == 0
+
+
+def test_capture_prints_no_warning_of_the_libraries_it_imports(tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("A short note about the river crossing.\n\nOfficials said the bridge reopened on Thursday.\n")
+    result = run_cli("add", str(note), archive=tmp_path / "archive")
+    assert result.returncode == 0 and any((tmp_path / "archive" / "articles").glob("*/page.wacz"))
+    assert "Warning" not in result.stderr, result.stderr  # pyamf's pkg_resources warning reached the terminal

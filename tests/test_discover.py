@@ -2,6 +2,7 @@
 placeholders, no local file named by a page, `add --dry-run`, `--base-url`."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,19 @@ def test_base_url_resolves_a_saved_page(tmp_path):
     assert [v["url"] for v in report["articles"][0]["videos"]] == ["https://mirror.example/media/clip.mp4"]
     bad = run_cli("add", "--dry-run", "--base-url", "file:///etc/", str(page), archive=tmp_path / "a")
     assert bad.returncode == 1 and "--base-url" in bad.stderr and not (tmp_path / "a").exists()
+
+
+def test_the_embed_finders_are_found_once_and_kept_per_yt_dlp_version(tmp_path, monkeypatch):
+    """Which of yt-dlp's extractors can find an embed takes importing all of them: the names are
+    kept in the user cache, and a later process imports only those."""
+    from archiver.download import _embed_extractors, _finds_embeds, _specific_extractors
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    made = [ie.ie_key() for ie in _embed_extractors.__wrapped__()]
+    (kept,) = (tmp_path / "transcript-archiver" / "yt-dlp").glob("embed-extractors-*.json")
+    assert sorted(made) == json.loads(kept.read_text())
+    assert {"Youtube", "Vimeo", "BrightcoveNew", "JWPlatform", "Dailymotion"} <= set(made)
+    assert len(made) < len(_specific_extractors()) / 5  # the point: most extractors find no embed
+    assert all(_finds_embeds(ie) for ie in _embed_extractors.__wrapped__())
+    kept.write_text(json.dumps(["Vimeo"]))  # a later process reads the names it kept
+    assert [ie.ie_key() for ie in _embed_extractors.__wrapped__()] == ["Vimeo"]

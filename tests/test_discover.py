@@ -32,6 +32,8 @@ KINDS = {
     "telegraph-podcast": "an acast episode iframe",
     "franceculture-idees": "a player's data-asset-source .mp3 (French)",
     "foxnews-dwts": "a data-video-id player whose fallback link is the video page",
+    "reuters-parasite": "two mp4 sources with their video/mp4 type in the page's state JSON",
+    "thehill-meth": "a JW Player media id in the inline settings of a page that loads JW Player",
     "nytimes-opinion": "no video; navigation full of video sections",
     "wsj-stadia": "no video; a video rail of other stories",
     "ctvnews-hibernation": "no video in the article; teasers link /video?clipId=",
@@ -100,6 +102,18 @@ def test_json_ld_in_cdata_and_microdata():
     micro = ('<div itemscope itemtype="http://schema.org/VideoObject"><meta itemprop="name" content="M">'
              '<link itemprop="contentUrl" href="/media/m.mp4"></div>')
     assert found(micro) == [("https://news.example/media/m.mp4", "json-ld")]
+
+
+def test_typed_sources_and_jw_media_ids_in_scripts_and_only_those():
+    state = ('<script>window.state = {"story": {"video_sources": [{"url": "https:\\/\\/vm.news.example\\/a1-1404k.mp4",'
+             '"content_type": "video/mp4"}, {"url": "https://vm.news.example/a1.m3u8", "content_type":'
+             ' "application/vnd.apple.mpegurl"}], "image": {"url": "https://img.news.example/a1.mp4.jpg",'
+             ' "type": "image/jpeg"}, "ad": {"url": "https://ads.example/spot.mp4"}}}</script>')
+    assert found("", state) == [("https://vm.news.example/a1-1404k.mp4", "embed")]
+    settings = '<script>jQuery.extend(Drupal.settings, {"th_jwplayer": {"video_id": "7t1QFy6c", "nid": "471033"}});</script>'
+    library = '<script src="https://cdn.jwplayer.com/libraries/RSvzxzFp.js"></script>'
+    assert found("", library + settings) == [("https://cdn.jwplayer.com/v2/media/7t1QFy6c", "embed")]
+    assert found("", settings) == []  # an id-shaped value means a JW media id only where JW Player plays
 
 
 def test_placeholders_are_not_videos():

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Callable
 
 import pytest
 
-from support import FIXTURES, ROOT, SEED  # noqa: F401 (re-exported: tests import them from here)
+from support import FIXTURES, ROOT, SEED, ffmpeg  # noqa: F401 (re-exported: tests import them from here)
 from support.articles import ARTICLES
 from support.fuzz import load_profile
 
@@ -102,16 +103,39 @@ class LoopbackServer:
         self.httpd.server_close()
 
 
+@dataclass
+class Clip:
+    """A cut of the seed narration from its start: the video, and the truth of the sentences in it."""
+
+    path: Path
+    sentences: list[dict]
+
+
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> LoopbackServer:
-    """A loopback site: the seed article as an HTML page with a <video>, and one with an <a href>."""
+def seed_clip(tmp_path_factory) -> Clip:
+    """The seed narration's first two sentences: 14 s of the real recording, picture and sound.
+    For end-to-end tests whose subject is not the speech (a 404 failing alone, a link page, no
+    ffmpeg on PATH), so that Whisper takes a few seconds instead of half a minute; tests that
+    assert on the whole transcript, its timings or its words use the full narration."""
+    sentences = seed_truth()["sentences"]
+    end = (sentences[1]["end"] + sentences[2]["start"]) / 2  # in the pause before the third
+    path = tmp_path_factory.mktemp("seed-clip") / "clip.mp4"
+    ffmpeg("-i", str(SEED / "narration.mp4"), "-t", f"{end:.3f}", "-c", "copy", str(path))
+    return Clip(path, sentences[:2])
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory, seed_clip) -> LoopbackServer:
+    """A loopback site: the seed article as an HTML page with a <video> of the whole narration,
+    and as one with an <a href> to the short clip of it (`seed_clip`)."""
     root = tmp_path_factory.mktemp("site")
     shutil.copy(SEED / "narration.mp4", root / "report.mp4")
+    shutil.copy(seed_clip.path, root / "clip.mp4")
     title = "ISIS Threat Revives in Eastern Syria"
     (root / "video-page.html").write_text(
         news_page(title, seed_paragraphs(), '<figure><video controls src="report.mp4"></video></figure>'), encoding="utf-8")
     (root / "link-page.html").write_text(
-        news_page(title, seed_paragraphs(), '<p>Watch: <a href="/report.mp4">the video report</a></p>'), encoding="utf-8")
+        news_page(title, seed_paragraphs(), '<p>Watch: <a href="/clip.mp4">the video report</a></p>'), encoding="utf-8")
     server = LoopbackServer(root)
     yield server
     server.close()

@@ -20,7 +20,7 @@ import pytest
 
 import makemedia
 from conftest import ARCHIVER, ROOT, LoopbackServer, news_page, run_cli, run_json
-from test_reliability import Answer, InFlight, check_consistent, html_answer, video_tag
+from test_reliability import Answer, InFlight, check_consistent, html_answer, rows, video_tag
 
 sys.path.insert(0, str(ROOT))
 
@@ -56,21 +56,6 @@ def page(web: LoopbackServer, path: str, piece: makemedia.Piece, video: str | No
 def markdown(path: Path, piece: makemedia.Piece) -> Path:
     path.write_text(f"# {piece.title}\n\n" + "\n\n".join(piece.paragraphs) + "\n", encoding="utf-8")
     return path
-
-
-def rows(archive: Path, table: str) -> list[dict]:
-    """The catalog's rows, read directly (fast enough to poll a running `add`)."""
-    path = archive / "catalog.sqlite"
-    if not path.exists():
-        return []
-    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute(f"SELECT * FROM {table}")]
-    except sqlite3.OperationalError:  # the first `add` has not created its tables yet
-        return []
-    finally:
-        db.close()
 
 
 def wait_for(condition, timeout: float, what: str) -> None:

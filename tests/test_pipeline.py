@@ -11,9 +11,10 @@ import pytest
 from conftest import ARCHIVER, SEED, run_cli, run_json, seed_truth
 
 
-def located_within(show: dict, tolerance: float = 0.5) -> float:
-    """Share of truth sentences whose start we place within `tolerance` seconds."""
-    truth = seed_truth()["sentences"]
+def located_within(show: dict, truth: list[dict] | None = None, tolerance: float = 0.5) -> float:
+    """Share of truth sentences (the whole seed narration's by default) whose start we place
+    within `tolerance` seconds."""
+    truth = truth if truth is not None else seed_truth()["sentences"]
     ours = {s["text"]: s for s in show["sentences"]}
     good = sum(1 for t in truth if ours.get(t["text"], {}).get("start") is not None
                and abs(ours[t["text"]]["start"] - t["start"]) <= tolerance)
@@ -49,27 +50,28 @@ def test_search_puts_the_right_sentence_first(seed_archive, name):
                           "article_title", "score", "url"}
 
 
-def test_link_page_second_add_downloads_and_transcribes_nothing(site, tmp_path):
-    url = site.url("link-page.html")
+def test_link_page_second_add_downloads_and_transcribes_nothing(site, seed_clip, tmp_path):
+    url = site.url("link-page.html")  # the whole seed article, linking the short clip
     first = run_json("add", url, archive=tmp_path)
     (article,) = first["articles"]
     assert article["status"] == "ok" and article["videos"][0]["transcribed"]
     show = run_json("show", article["id"], archive=tmp_path)
-    assert located_within(show) >= 0.9
+    assert show["videos"][0]["url"].endswith("/clip.mp4")
+    assert located_within(show, seed_clip.sentences) >= 0.9
 
-    downloads = site.hits("/report.mp4")
+    downloads = site.hits("/clip.mp4")
     transcript_files = list((tmp_path / "transcripts").rglob("*.json"))
     mtimes = [p.stat().st_mtime_ns for p in transcript_files]
     again = run_json("add", url, archive=tmp_path)
     video = again["articles"][0]["videos"][0]
     assert not video["downloaded"] and not video["transcribed"]
-    assert site.hits("/report.mp4") == downloads
+    assert downloads and site.hits("/clip.mp4") == downloads
     assert [p.stat().st_mtime_ns for p in transcript_files] == mtimes
 
 
-def test_a_404_fails_alone(site, tmp_path):
+def test_a_404_fails_alone(site, seed_clip, tmp_path):
     bad = site.url("no-such-article.html")
-    result = run_cli("add", bad, str(SEED / "narration.mp4"), archive=tmp_path)
+    result = run_cli("add", bad, str(seed_clip.path), archive=tmp_path)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "404" in errors[0] and bad in errors[0]
@@ -78,8 +80,8 @@ def test_a_404_fails_alone(site, tmp_path):
     assert [v["status"] for v in status["videos"]] == ["ok"]
 
 
-def test_whole_pipeline_without_ffmpeg_on_path(tmp_path):
-    """No system ffmpeg: imageio-ffmpeg's binary does the work."""
+def test_whole_pipeline_without_ffmpeg_on_path(seed_clip, tmp_path):
+    """No system ffmpeg: imageio-ffmpeg's binary does the work (the seed article, its video the short clip)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     os.symlink(ARCHIVER, bin_dir / "archiver")
@@ -90,11 +92,11 @@ def test_whole_pipeline_without_ffmpeg_on_path(tmp_path):
     article = (tmp_path / "article.md").read_text(encoding="utf-8")
     article = re.sub(r"\[https://southfront[^\n]*", "[video](narration.mp4)", article)
     (tmp_path / "article.md").write_text(article, encoding="utf-8")
-    shutil.copy(SEED / "narration.mp4", tmp_path / "narration.mp4")
+    shutil.copy(seed_clip.path, tmp_path / "narration.mp4")
     report = run_json("add", str(tmp_path / "article.md"), archive=tmp_path / "archive", env={"PATH": path})
     assert report["articles"][0]["status"] == "ok", report
     show = run_json("show", report["articles"][0]["id"], archive=tmp_path / "archive")
-    assert located_within(show) >= 0.9
+    assert located_within(show, seed_clip.sentences) >= 0.9
 
 
 def test_show_video_and_reindex(seed_archive):

@@ -13,8 +13,8 @@ from conftest import ROOT
 
 
 def run_benchmark(cache) -> tuple[int, list[str]]:
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "search.py"), "--only", "speed", "--sizes", "3000",
-                          "--queries", "4", "--overlap-queries", "2", "--rate-size", "3000", "--no-fts",
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "search.py"), "--only", "speed", "--sizes", "1000",
+                          "--queries", "4", "--overlap-queries", "2", "--rate-size", "1000", "--no-fts",
                           "--cache", str(cache)], capture_output=True, text=True, timeout=900)
     assert out.returncode in (0, 1), out.stderr
     return out.returncode, out.stdout.splitlines()

@@ -181,6 +181,13 @@ def lexicon_for(searcher) -> phonetic.Lexicon:
     return lexicon
 
 
+def _up_to_date(searcher) -> bool:
+    try:
+        return searcher.up_to_date()
+    except OSError:  # its build is gone altogether
+        return False
+
+
 def forget(index_dir: Path) -> None:
     """Close this thread's searcher of an index."""
     known = _searchers.__dict__.get("by_dir", {}).pop(str(index_dir), None)
@@ -427,10 +434,14 @@ def search(index_dir: Path, query: str, limit: int = 10, *, sounds_like: bool = 
         try:
             return run(WhooshPassages(searcher), query, limit, sounds_like=sounds_like,
                        article_videos=article_videos, dated_videos=dated_videos)
-        except FileNotFoundError:
+        except (FileNotFoundError, TypeError) as e:
             # A writer's merge removed segment files this searcher had not opened yet (Whoosh
             # opens a segment's columns lazily): the index is whole, this view of it is gone;
-            # a new searcher reads the segments that replaced them.
+            # a new searcher reads the segments that replaced them. A column found missing that
+            # way is not an error but None, which Whoosh then subscripts: that TypeError is the
+            # same stale view when the index has changed since, and a bug of ours when it has not.
+            if isinstance(e, TypeError) and _up_to_date(searcher):
+                raise
             forget(index_dir)
             if attempt == 2:
                 raise

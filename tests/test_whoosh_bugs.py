@@ -11,6 +11,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT))
@@ -145,3 +147,41 @@ with ix.searcher() as s:
     alone = scan(searcher, Term("text", "alpha"), 5)[0]
     assert scan(searcher, Term("text", "alpha"), 5, restrict=Term("source", "transcript"))[0] == alone
     assert top_docs(searcher, Term("text", "alpha"), 5, restrict=Term("source", "transcript"))[0] == alone
+
+
+def test_whoosh_bug_a_column_merged_away_is_none(tmp_path, monkeypatch):
+    """A searcher reads a segment's columns lazily; once a merge has removed a column's file,
+    Whoosh finds no column and subscripts None (TypeError) instead of saying the file is gone."""
+    error = plain("""
+from whoosh.writing import SegmentWriter
+ix = make(["first"], compound=False)
+for i in range(3):
+    writer = SegmentWriter(ix, compound=False)
+    writer.add_document(text="more text %d" % i, id=str(i + 1))
+    writer.commit(merge=False)
+searcher = ix.searcher()
+writer = SegmentWriter(ix, compound=False)
+writer.add_document(text="last", id="9")
+writer.commit(optimize=True)
+try:
+    searcher.stored_fields(0)
+    print(json.dumps(None))
+except TypeError as e:
+    print(json.dumps(str(e)))
+""")
+    assert error and "NoneType" in error, "whoosh fixed this: remove the TypeError case in index/search.py (search)"
+
+    import index.search
+    from index.writer import replace
+
+    for i in range(4):
+        replace(tmp_path, {f"v{i}": passages(f"v{i}", [f"first video text {i}"])})
+    stale = index.search.searcher_for(tmp_path)
+    for i in range(4, 40):  # enough commits that MERGE_SMALL folds the stale searcher's segments away
+        replace(tmp_path, {f"v{i}": passages(f"v{i}", [f"first video text {i}"])})
+    with pytest.raises(TypeError):  # the stale view fails as plain Whoosh does
+        [stale.stored_fields(d) for d in range(stale.doc_count_all())]
+    fresh = index.search.searcher_for
+    handed = iter([stale])
+    monkeypatch.setattr(index.search, "searcher_for", lambda d: next(handed, None) or fresh(d))
+    assert index.search.search(tmp_path, "first", 50).total == 40  # a stale view is asked again

@@ -193,3 +193,21 @@ def test_search_does_not_load_the_text_libraries():
     probe = ("import sys, archiver.cli, archiver.search; "
              "print([m for m in ('py3langid', 'pysbd', 'sentencex', 'justext') if m in sys.modules])")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def test_the_language_model_from_the_cache_identifies_as_py3langid_does(tmp_path, monkeypatch):
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    from archiver.text import _unpacked_identifier
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    ours = _unpacked_identifier(MODEL_DIR / MODEL_FILE, LanguageIdentifier)
+    (copy,) = (tmp_path / "transcript-archiver" / "py3langid").glob("model-*.npz")
+    made = copy.stat().st_mtime_ns
+    assert _unpacked_identifier(MODEL_DIR / MODEL_FILE, LanguageIdentifier) and copy.stat().st_mtime_ns == made
+    theirs = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    texts = ["Officials said the bridge reopened on Thursday after three weeks of repairs.",
+             "Die Brücke wurde am Donnerstag nach drei Wochen Reparatur wieder geöffnet.",
+             "Le pont a rouvert jeudi après trois semaines de travaux.", "El puente reabrió el jueves.",
+             "橋は3週間の修理を経て木曜日に再開した。", "Мост открылся в четверг после ремонта.", "12 34 !!"]
+    assert [ours.classify(t) for t in texts] == [theirs.classify(t) for t in texts]

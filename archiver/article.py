@@ -162,9 +162,11 @@ def parse_document(content: str, kind: str, article_id: str, source: str, base: 
 
 def _date_in(blocks: list[Block]) -> str | None:
     """The first date in the page chrome before the body, e.g. 'Global Research, March 20, 2020'."""
-    import dateparser.search
-
     for block in blocks[:8]:
+        if not any(c.isdigit() for c in block.text):  # a strict date has its year in digits
+            continue
+        import dateparser.search  # a second of import, for the pages that can have a date
+
         found = dateparser.search.search_dates(block.text, languages=["en"], settings={"STRICT_PARSING": True})
         if found:
             return found[0][1].date().isoformat()

@@ -1,6 +1,7 @@
 """The page as a web archive: WARC records (warcio) packaged as WACZ 1.1.1.
 
-One `page.wacz` per article, beside its source file:
+One `page.wacz` per article, beside its source file (and one `video.wacz` in media/<id>/ for
+a video given on its own, which is then its own page):
 
     archive/data.warc        warcinfo; request + response for every hop of the page's HTTP
                              exchange (a local file: one `resource` record of its bytes);
@@ -27,6 +28,7 @@ import json
 import mimetypes
 import socket
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,7 @@ from .provenance import software
 WACZ_VERSION = "1.1.1"
 WARC_NAME = "data.warc"
 PAGE_WACZ = "page.wacz"
+VIDEO_WACZ = "video.wacz"  # media/<id>/: a video given on its own
 
 
 @dataclass
@@ -55,6 +58,11 @@ class VideoCapture:
 
 def file_uri(path: str | Path) -> str:
     return Path(path).resolve().as_uri()
+
+
+def video_uri(url: str) -> str:
+    """The URI a video's record is filed under: its URL, or a local file's file: URI."""
+    return url if "://" in url else file_uri(url)
 
 
 def _warc_date(iso: str) -> str:
@@ -109,7 +117,7 @@ def _write_video(writer, video: VideoCapture, date: str) -> None:
     from warcio.statusandheaders import StatusAndHeaders
 
     size = video.media.stat().st_size
-    uri = video.url if "://" in video.url else file_uri(video.url)
+    uri = video_uri(video.url)
     if video.http and video.http.get("at"):
         date = _warc_date(video.http["at"])  # when the media was downloaded, not when the page was
     with open(video.media, "rb") as media:
@@ -156,6 +164,8 @@ def write_warc(out, article_id: str, page: PageFetch | None, local_source: Path 
         for exchange in page.exchanges:
             _write_exchange(writer, exchange)
         page_url, date = page.url, _warc_date(page.final.started_at)
+    elif local_source is None:  # a video given on its own: it is the page
+        page_url, date = video_uri(videos[0].url), _now_iso()
     else:
         page_url, date = file_uri(local_source), _now_iso()
         kind = _media_type(local_source) if local_source.suffix.lower() not in (".md", ".markdown") else "text/markdown"
@@ -168,7 +178,9 @@ def write_warc(out, article_id: str, page: PageFetch | None, local_source: Path 
 
 
 def _cdxj(warc: Path) -> bytes:
-    from cdxj_indexer.main import CDXJIndexer
+    with warnings.catch_warnings():  # pyamf (imported by cdxj-indexer) warns about pkg_resources on the user's terminal
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        from cdxj_indexer.main import CDXJIndexer
 
     out = io.StringIO()
     CDXJIndexer(out, [str(warc)], sort=True, filename=WARC_NAME).process_all()

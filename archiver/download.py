@@ -292,7 +292,42 @@ _NOT_EMBEDS = {"Generic", "HTML5MediaEmbed", "QuotedHTML", "ElementorEmbed"}
 
 @functools.cache
 def _embed_extractors() -> tuple:
-    return tuple(ie for ie in _specific_extractors() if ie.ie_key() not in _NOT_EMBEDS)
+    """The extractors that can find an embed in a page: about 170 of yt-dlp's 1,750, those with
+    an _EMBED_REGEX or embed code of their own. Telling which imports every extractor's module
+    (two seconds of each `add`), so their names are kept in the user cache, under a key of the
+    yt-dlp version and the extractors it has (a plugin or an update makes a new list)."""
+    import hashlib
+    import yt_dlp.version
+
+    from .store.files import atomic_write_json, read_json
+    from .transcribe.models import cache_dir
+
+    candidates = [ie for ie in _specific_extractors() if ie.ie_key() not in _NOT_EMBEDS]
+    names = [ie.ie_key() for ie in candidates]
+    key = hashlib.sha256(" ".join([yt_dlp.version.__version__, *names]).encode()).hexdigest()[:16]
+    kept = cache_dir() / "yt-dlp" / f"embed-extractors-{key}.json"
+    try:
+        finders = set(read_json(kept))
+    except (OSError, ValueError, TypeError):
+        finders = {ie.ie_key() for ie in candidates if _finds_embeds(ie)}
+        try:
+            atomic_write_json(kept, sorted(finders))
+        except OSError:  # a read-only home: the list is made again by the next process
+            pass
+    return tuple(ie for ie in candidates if ie.ie_key() in finders)
+
+
+def _finds_embeds(ie) -> bool:
+    from yt_dlp.extractor.common import InfoExtractor
+
+    def code(cls, name: str):
+        method = getattr(cls, name)
+        return getattr(method, "__func__", method).__code__
+
+    real = getattr(ie, "real_class", ie)  # a lazy extractor's class: this imports its module
+    return bool(real._EMBED_REGEX) or any(
+        code(real, name) is not code(InfoExtractor, name)
+        for name in ("extract_from_webpage", "_extract_from_webpage", "_extract_embed_urls"))
 
 
 def embedded_video_urls(page_url: str, html: str) -> list[str]:

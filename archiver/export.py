@@ -38,7 +38,7 @@ from typing import Any
 from .errors import ArchiverError
 from .timecode import clock
 from . import signing
-from .capture import PAGE_WACZ
+from .capture import PAGE_WACZ, VIDEO_WACZ
 from .provenance import FILE as PROVENANCE
 from .store.files import TEMP_PREFIX, atomic_open, atomic_write_bytes, sha256_file, slugify
 from .text import decodable, printable
@@ -425,9 +425,9 @@ def build(archive, articles: list[ArticleItem], videos: list[VideoItem], root: P
         if v.show.get("translation"):  # the English track: subtitles of its own
             _write(base / f"{v.id}.en.vtt", to_vtt(v.show["translation"]["segments"], duration=v.show["duration"]))
             _write(base / f"{v.id}.en.srt", to_srt(v.show["translation"]["segments"], duration=v.show["duration"]))
-        custody = archive.layout.media_dir(v.id) / PROVENANCE
-        if custody.exists():
-            _copy(custody, base / PROVENANCE)
+        for name in (PROVENANCE, VIDEO_WACZ):  # the chain of custody; a video given on its own as a web archive
+            if (archive.layout.media_dir(v.id) / name).exists():
+                _copy(archive.layout.media_dir(v.id) / name, base / name)
         _write(base / "index.html", video_page(v, articles, media))
     for a in articles:
         base = root / a.dir
@@ -530,6 +530,7 @@ def manifest(articles: list[ArticleItem], videos: list[VideoItem], root: Path, m
         "videos": [{"id": v.id, "title": v.row["title"], "url": v.row["url"], "webpage_url": v.row["webpage_url"],
                     "fetched_at": v.row["fetched_at"], "duration": v.row["duration"], "sha256": v.row["sha256"],
                     "media": f"{v.dir}/{v.media_name}" if media and v.media else None, "page": v.page,
+                    "web_archive": f"{v.dir}/{VIDEO_WACZ}" if (root / v.dir / VIDEO_WACZ).exists() else None,
                     "derived": _derived(v, root)}
                    for v in videos],
         "files": hash_tree(root, skip=OUTSIDE_MANIFEST),

@@ -13,7 +13,7 @@ import os
 import shutil
 import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from urllib.parse import urldefrag, urlsplit
 from dataclasses import dataclass, field
@@ -513,12 +513,15 @@ class FetchedSource:
 
     report: ArticleReport | VideoReport
     article: Article | None = None
+    capture: Future | None = None  # the page's web archive, written while its videos are transcribed
 
 
-def fetch_article(archive: Archive, source: str, extra_videos: list[str], progress: Progress = _quiet,
-                  base_url: str | None = None, spelled: str | None = None) -> FetchedSource:
-    """The network half of an article: read it, keep the original, download its videos.
-    `source` is canonical (see canonical_source), `spelled` as the user gave it."""
+def fetch_article(archive: Archive, source: str, extra_videos: list[str], captures: ThreadPoolExecutor,
+                  progress: Progress = _quiet, base_url: str | None = None,
+                  spelled: str | None = None) -> FetchedSource:
+    """The network half of an article: read it, keep the original, download its videos, and
+    start its web archive on `captures`. `source` is canonical (see canonical_source), `spelled`
+    as the user gave it."""
     report = ArticleReport(None, spelled or source)
     catalog, layout = archive.catalog, archive.layout
     cfg = archive.config["download"]
@@ -557,14 +560,20 @@ def fetch_article(archive: Archive, source: str, extra_videos: list[str], progre
         video_report = fetch_video(archive, link.url, progress)
         report.videos.append(video_report)
         catalog.set_link(article.id, link.url, position, video_report.id, video_report.status, video_report.error)
-    if archive.capture:
-        progress(f"reading {source}: web archive")
+    capturing = None
+    if archive.capture:  # beside the transcription, not before it: mostly imports and disk, not the cores
+        capturing = captures.submit(capture_article, archive, article, report, page,
+                                    layout.article_dir(article.id) / file_name, changed=written)
+    return FetchedSource(report, article, capturing)
+
+
+def _join_capture(fetched: FetchedSource) -> None:
+    """Wait for the source's web archive; its failure fails the source (what else was done stays)."""
+    if fetched.capture is not None:
         try:
-            capture_article(archive, article, report, page, layout.article_dir(article.id) / file_name,
-                            changed=written)
-        except Exception as e:  # noqa: BLE001 (its videos are still transcribed; the article is failed)
-            report.status, report.error = "failed", error_line(e, source)
-    return FetchedSource(report, article)
+            fetched.capture.result()
+        except Exception as e:  # noqa: BLE001
+            fetched.report.status, fetched.report.error = "failed", error_line(e, fetched.report.url)
 
 
 def _article_id(catalog: Catalog, source: str, spelled: str) -> str:
@@ -603,24 +612,45 @@ def capture_article(archive: Archive, article: Article, report: ArticleReport, p
                     changed: bool) -> None:
     """page.wacz: the page's HTTP exchange (or the local file) and every archived video."""
     folder = archive.layout.article_dir(article.id)
-    target = folder / capture.PAGE_WACZ
-    videos = []
-    for link, video in zip(article.links, report.videos):
-        media = archive.media_path(video.id) if video.status == "ok" else None
-        if media is None or not media.exists():
-            continue
-        custody = provenance.last_step(archive.layout.media_dir(video.id) / provenance.FILE, "download") or {}
-        http = custody.get("http") or []
-        videos.append(capture.VideoCapture(link.url, media, archive.catalog.video(video.id)["sha256"],
-                                           archive.layout.media_dir(video.id) / "info.json",
-                                           http[0] if len(http) == 1 and custody.get("url") == link.url else None))
+    videos = [v for link, video in zip(article.links, report.videos)
+              if video.status == "ok" and (v := _video_capture(archive, link.url, video.id))]
+    local = page is None
+    _capture(folder, folder / capture.PAGE_WACZ, changed, article.id, article.title, page, videos,
+             local_source=Path(article.source).expanduser().resolve() if local else None,
+             local_bytes=original.read_bytes() if local else None)
+
+
+def capture_video(archive: Archive, url: str, report: VideoReport) -> None:
+    """media/<id>/video.wacz: a video given on its own (a URL or a local file), as a web archive
+    of itself. Written once per media: the same bytes under another URL are the same video."""
+    video = _video_capture(archive, url, report.id)
+    if video is not None:
+        folder = archive.layout.media_dir(report.id)
+        title = archive.catalog.video(report.id).get("title") or url
+        _capture(folder, folder / capture.VIDEO_WACZ, False, report.id, title, None, [video])
+
+
+def _video_capture(archive: Archive, url: str, video_id: str) -> capture.VideoCapture | None:
+    """A downloaded video as the WARC records it: the bytes, and yt-dlp's one plain response if
+    that is how the bytes came."""
+    media = archive.media_path(video_id)
+    if media is None or not media.exists():
+        return None
+    custody = provenance.last_step(archive.layout.media_dir(video_id) / provenance.FILE, "download") or {}
+    http = custody.get("http") or []
+    return capture.VideoCapture(url, media, archive.catalog.video(video_id)["sha256"],
+                                archive.layout.media_dir(video_id) / "info.json",
+                                http[0] if len(http) == 1 and custody.get("url") == url else None)
+
+
+def _capture(folder: Path, target: Path, changed: bool, subject_id: str, title: str, page,
+             videos: list[capture.VideoCapture], **local) -> None:
+    """Write target (a WACZ) and its capture step, unless the capture kept before holds the same."""
     recorded = provenance.last_step(folder / provenance.FILE, "capture") or {}
     wanted = sorted(v.sha256 for v in videos)
     if target.exists() and not changed and recorded.get("videos_sha256") == wanted:
         return  # the same page and the same videos as the capture kept before
-    sha256 = capture.write_wacz(target, article.id, article.title, page, videos=videos,
-                                local_source=Path(article.source).expanduser().resolve() if page is None else None,
-                                local_bytes=original.read_bytes() if page is None else None)
+    sha256 = capture.write_wacz(target, subject_id, title, page, videos=videos, **local)
     provenance.append(folder / provenance.FILE, {}, provenance.step(
         "capture", output=provenance.file_entry(target, sha256=sha256), videos_sha256=wanted,
         records={v.url: ("response" if capture.plain_http(v) else "resource") for v in videos},
@@ -642,6 +672,7 @@ def finish_article(archive: Archive, fetched: FetchedSource, progress: Progress 
                                  video_report.error)
         if transcript is not None:
             transcripts[video_report.id] = transcript
+    _join_capture(fetched)  # before the alignment, so that the steps of provenance.json keep their order
     try:
         progress(f"aligning {article.id}")
         archive.catalog.upsert_article(article.id, stage="align")
@@ -848,8 +879,12 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
     def fetch(source: str) -> FetchedSource:
         try:
             if is_video_source(source):
-                return FetchedSource(fetch_video(archive, source, progress))
-            return fetch_article(archive, source, videos or [], progress, base_url=base_url, spelled=batch[source])
+                report = fetch_video(archive, source, progress)
+                capturing = captures.submit(capture_video, archive, source, report) \
+                    if archive.capture and report.status == "ok" else None
+                return FetchedSource(report, capture=capturing)
+            return fetch_article(archive, source, videos or [], captures, progress, base_url=base_url,
+                                 spelled=batch[source])
         except Exception as e:  # noqa: BLE001 (reported per item, with its type)
             return unexpected(source, e)
 
@@ -858,6 +893,7 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
             if isinstance(fetched.report, VideoReport):
                 finish_video(archive, fetched.report, progress, options, transcriber)
                 fetched.report.url = batch[source]
+                _join_capture(fetched)
                 archive.catalog.set_source(source, fetched.report.id)
                 return fetched.report
             return finish_article(archive, fetched, progress, options, transcriber)
@@ -865,22 +901,24 @@ def _add(archive: Archive, sources: list[str], videos: list[str] | None, progres
             return unexpected(source, e, fetched).report
 
     results: dict[str, ArticleReport | VideoReport] = {}
-    if jobs <= 1 and transcriber.slots <= 1:
-        for source in batch:
-            results[source] = finish(source, fetch(source))
-            if on_item:
-                on_item()
-    else:
-        with _pool(jobs, "fetch") as fetchers, _pool(transcriber.slots, "transcribe") as cpu:
-            fetching = {fetchers.submit(fetch, source): source for source in batch}
-            finishing = []
-            for done in as_completed(fetching):
-                source = fetching[done]
-                finishing.append((source, cpu.submit(finish, source, done.result())))
-            for source, future in finishing:
-                results[source] = future.result()
+    # One capture thread: WACZ packaging is short, and two would only compete for the same disk.
+    with _pool(1, "capture") as captures:
+        if jobs <= 1 and transcriber.slots <= 1:
+            for source in batch:
+                results[source] = finish(source, fetch(source))
                 if on_item:
                     on_item()
+        else:
+            with _pool(jobs, "fetch") as fetchers, _pool(transcriber.slots, "transcribe") as cpu:
+                fetching = {fetchers.submit(fetch, source): source for source in batch}
+                finishing = []
+                for done in as_completed(fetching):
+                    source = fetching[done]
+                    finishing.append((source, cpu.submit(finish, source, done.result())))
+                for source, future in finishing:
+                    results[source] = future.result()
+                    if on_item:
+                        on_item()
 
     report = AddReport(notes=[speakers_note] if speakers_note else [])
     for source in batch:  # the order the user gave

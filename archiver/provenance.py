@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import socket
 import subprocess
+import threading
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -88,9 +89,13 @@ def http_record(page: PageFetch) -> dict[str, Any]:
 
 def append(path: Path, subject: dict[str, Any], *steps: dict[str, Any]) -> None:
     """Add steps to the provenance file at path (created with `subject` the first time)."""
-    data = read_json(path) if path.exists() else {"format": FORMAT, "version": 1, **subject, "steps": []}
-    data["steps"].extend(steps)
-    atomic_write_json(path, data)
+    with _APPENDING:  # the capture thread and a transcription may add to one video's file at once
+        data = read_json(path) if path.exists() else {"format": FORMAT, "version": 1, **subject, "steps": []}
+        data["steps"].extend(steps)
+        atomic_write_json(path, data)
+
+
+_APPENDING = threading.Lock()  # one writer process per archive (Archive.writing); this orders its threads
 
 
 def last_step(path: Path, name: str) -> dict[str, Any] | None:

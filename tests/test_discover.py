@@ -2,6 +2,7 @@
 placeholders, no local file named by a page, `add --dry-run`, `--base-url`."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,8 @@ KINDS = {
     "telegraph-podcast": "an acast episode iframe",
     "franceculture-idees": "a player's data-asset-source .mp3 (French)",
     "foxnews-dwts": "a data-video-id player whose fallback link is the video page",
+    "reuters-parasite": "two mp4 sources with their video/mp4 type in the page's state JSON",
+    "thehill-meth": "a JW Player media id in the inline settings of a page that loads JW Player",
     "nytimes-opinion": "no video; navigation full of video sections",
     "wsj-stadia": "no video; a video rail of other stories",
     "ctvnews-hibernation": "no video in the article; teasers link /video?clipId=",
@@ -100,6 +103,18 @@ def test_json_ld_in_cdata_and_microdata():
     micro = ('<div itemscope itemtype="http://schema.org/VideoObject"><meta itemprop="name" content="M">'
              '<link itemprop="contentUrl" href="/media/m.mp4"></div>')
     assert found(micro) == [("https://news.example/media/m.mp4", "json-ld")]
+
+
+def test_typed_sources_and_jw_media_ids_in_scripts_and_only_those():
+    state = ('<script>window.state = {"story": {"video_sources": [{"url": "https:\\/\\/vm.news.example\\/a1-1404k.mp4",'
+             '"content_type": "video/mp4"}, {"url": "https://vm.news.example/a1.m3u8", "content_type":'
+             ' "application/vnd.apple.mpegurl"}], "image": {"url": "https://img.news.example/a1.mp4.jpg",'
+             ' "type": "image/jpeg"}, "ad": {"url": "https://ads.example/spot.mp4"}}}</script>')
+    assert found("", state) == [("https://vm.news.example/a1-1404k.mp4", "embed")]
+    settings = '<script>jQuery.extend(Drupal.settings, {"th_jwplayer": {"video_id": "7t1QFy6c", "nid": "471033"}});</script>'
+    library = '<script src="https://cdn.jwplayer.com/libraries/RSvzxzFp.js"></script>'
+    assert found("", library + settings) == [("https://cdn.jwplayer.com/v2/media/7t1QFy6c", "embed")]
+    assert found("", settings) == []  # an id-shaped value means a JW media id only where JW Player plays
 
 
 def test_placeholders_are_not_videos():
@@ -223,3 +238,19 @@ def test_base_url_resolves_a_saved_page(tmp_path):
     assert [v["url"] for v in report["articles"][0]["videos"]] == ["https://mirror.example/media/clip.mp4"]
     bad = run_cli("add", "--dry-run", "--base-url", "file:///etc/", str(page), archive=tmp_path / "a")
     assert bad.returncode == 1 and "--base-url" in bad.stderr and not (tmp_path / "a").exists()
+
+
+def test_the_embed_finders_are_found_once_and_kept_per_yt_dlp_version(tmp_path, monkeypatch):
+    """Which of yt-dlp's extractors can find an embed takes importing all of them: the names are
+    kept in the user cache, and a later process imports only those."""
+    from archiver.download import _embed_extractors, _finds_embeds, _specific_extractors
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    made = [ie.ie_key() for ie in _embed_extractors.__wrapped__()]
+    (kept,) = (tmp_path / "transcript-archiver" / "yt-dlp").glob("embed-extractors-*.json")
+    assert sorted(made) == json.loads(kept.read_text())
+    assert {"Youtube", "Vimeo", "BrightcoveNew", "JWPlatform", "Dailymotion"} <= set(made)
+    assert len(made) < len(_specific_extractors()) / 5  # the point: most extractors find no embed
+    assert all(_finds_embeds(ie) for ie in _embed_extractors.__wrapped__())
+    kept.write_text(json.dumps(["Vimeo"]))  # a later process reads the names it kept
+    assert [ie.ie_key() for ie in _embed_extractors.__wrapped__()] == ["Vimeo"]

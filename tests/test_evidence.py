@@ -465,3 +465,52 @@ def test_a_bundle_resigned_with_another_key_and_a_timestamp_of_other_data(seed, 
                  ["verify", str(bundle), "--fingerprint", fingerprint.upper().replace("SHA256:", "")]):
         result = run_cli(*args)
         assert result.returncode == 1 and result.stdout.startswith("signed by another key: sha256:"), result.stdout
+
+
+# ---------------------------------------------------------------- a video given on its own
+
+
+def _wacz_records(wacz: Path) -> dict:
+    from warcio.archiveiterator import ArchiveIterator
+
+    result = subprocess.run([str(BIN / "wacz"), "validate", "-f", str(wacz)], capture_output=True, text=True)
+    assert result.returncode == 0 and "Validation succeeded" in result.stdout, result.stdout + result.stderr
+    with zipfile.ZipFile(wacz) as z:
+        return {(r.rec_type, r.rec_headers.get_header("WARC-Target-URI")): r.content_stream().read()
+                for r in ArchiveIterator(z.open("archive/data.warc"))}
+
+
+def test_a_video_given_on_its_own_is_its_own_web_archive(seed, bare_archive, site, tmp_path):
+    video = next((bare_archive / "media").iterdir())  # a local file: a resource record of its bytes
+    records = _wacz_records(video / "video.wacz")
+    local = (SEED / "narration.mp4").resolve().as_uri()
+    assert hashlib.sha256(records[("resource", local)]).hexdigest() == sha256(SEED / "narration.mp4")
+    assert steps(video / "provenance.json", "capture")[0]["records"] == {str((SEED / "narration.mp4").resolve()): "resource"}
+
+    archive = tmp_path / "archive"  # a URL: the video the seed page showed, now given by itself
+    shutil.copytree(seed["archive"], archive)
+    report = run_json("add", seed["video_url"], archive=archive)
+    assert report["videos"][0]["status"] == "ok" and not report["videos"][0]["transcribed"]
+    media = archive / "media" / seed["video"]
+    records = _wacz_records(media / "video.wacz")
+    assert hashlib.sha256(records[("response", seed["video_url"])]).hexdigest() == sha256(next(media.glob("media.*")))
+    assert records[("metadata", f"urn:yt-dlp-info:{seed['video_url']}")] == (media / "info.json").read_bytes()
+    captured = steps(media / "provenance.json", "capture")
+    assert len(captured) == 1 and captured[0]["output"]["sha256"] == sha256(media / "video.wacz")
+    assert run_json("add", seed["video_url"], archive=archive)["videos"][0]["status"] == "ok"
+    assert len(steps(media / "provenance.json", "capture")) == 1, "the same media is captured once"
+
+    bundle = tmp_path / "review"
+    run_cli("export", "--all", "--out", str(bundle), archive=archive, check=True)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    entry = next(v for v in manifest["videos"] if v["id"] == seed["video"])
+    assert (bundle / entry["web_archive"]).read_bytes() == (media / "video.wacz").read_bytes()
+    assert run_cli("verify", str(bundle), archive=archive).returncode == 0
+
+
+def test_capture_prints_no_warning_of_the_libraries_it_imports(tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("A short note about the river crossing.\n\nOfficials said the bridge reopened on Thursday.\n")
+    result = run_cli("add", str(note), archive=tmp_path / "archive")
+    assert result.returncode == 0 and any((tmp_path / "archive" / "articles").glob("*/page.wacz"))
+    assert "Warning" not in result.stderr, result.stderr  # pyamf's pkg_resources warning reached the terminal

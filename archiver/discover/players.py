@@ -7,7 +7,11 @@
   data-asset-source, a hidden input with the file name);
 - inside the article, a platform video URL written by a script (renderExternalContent(...));
 - a Brightcove player tag given only by data-account / data-video-id / data-player;
-- a player element (data-video-id) whose fallback <a href> is a video page yt-dlp reads.
+- a player element (data-video-id) whose fallback <a href> is a video page yt-dlp reads;
+- in a page's state JSON, a source object that pairs a media file URL with a video/* type
+  ({"url": ".../clip.mp4", "content_type": "video/mp4"}: what a player is handed);
+- on a page that loads the JW Player library, the media id its settings give the player
+  ("video_id": "7t1QFy6c"), which yt-dlp's JWPlatform extractor reads.
 """
 from __future__ import annotations
 
@@ -22,6 +26,12 @@ from .urls import is_web
 SCRIPT_URL = re.compile(r"https?://[^\s\"'<>\\()]+")  # in JSON or JavaScript, after unescaping \\/
 PLAYER_PATH = re.compile(r"embed|player|video|media|/v/|clip", re.I)  # a site's player, not a widget
 NOT_PLAYERS = {"a", "img", "link", "picture", "image", "meta", "script", "style"}
+# A source object: its URL and its video/* type, in either order, within one {...}.
+_URL = r'"(?:url|src|file)"\s*:\s*"(?P<url>https?://[^"]+)"'
+_TYPE = r'"(?:content_?type|type|mime_?type)"\s*:\s*"video/[\w.+-]+"'
+VIDEO_SOURCE = re.compile(r"\{[^{}]*?(?:%s[^{}]*?%s|%s[^{}]*?%s)" % (_URL, _TYPE, _TYPE, _URL.replace("url>", "url2>")))
+JW_LIBRARY = re.compile(r"//(?:cdn\.jwplayer\.com/libraries|[\w.-]*jwpcdn\.com/player)/", re.I)
+JW_MEDIA_ID = re.compile(r'"(?:video_?id|media_?id|jw_?(?:video|media)_?id)"\s*:\s*"([A-Za-z0-9]{8})"', re.I)
 
 
 def find(page: Page) -> Iterator[Found]:
@@ -43,6 +53,7 @@ def find(page: Page) -> Iterator[Found]:
             url = page.base.resolve(a.get("href"))
             if url and is_web(url) and has_specific_extractor(url):
                 yield Found(url, "embed")
+    yield from _scripted_sources(page)
     main = page.main
     if main is None:
         return
@@ -62,3 +73,17 @@ def find(page: Page) -> Iterator[Found]:
         for url in SCRIPT_URL.findall((script.text or "").replace("\\/", "/")):
             if is_single_video(url):
                 yield Found(url, "embed")
+
+
+def _scripted_sources(page: Page) -> Iterator[Found]:
+    """What the page's scripts hand a player: a typed media source, or a JW Player media id."""
+    scripts = [(script.text or "").replace("\\/", "/") for script in page.doc.iter("script")]
+    for text in scripts:
+        for match in VIDEO_SOURCE.finditer(text):
+            url = match.group("url") or match.group("url2")
+            if is_media_path(url):
+                yield Found(url, "embed")
+    if JW_LIBRARY.search(page.html):
+        for text in scripts:
+            for media_id in JW_MEDIA_ID.findall(text):
+                yield Found(f"https://cdn.jwplayer.com/v2/media/{media_id}", "embed")

@@ -140,8 +140,12 @@ def convert(weights: Path) -> bytes:
 
 
 def prepare() -> None:
-    """Load the encoder in the background (the first time, convert it) while transcription runs."""
-    threading.Thread(target=load_encoder, name="speakers-load", daemon=True).start()
+    """Load the encoder in the background (the first time, convert it) while transcription runs.
+
+    Not a daemon thread: a run that ends early (a damaged model, a bad input) waits for the
+    load to finish, where the interpreter shutting down under ONNX Runtime's constructor
+    aborted the process ("terminate called without an active exception", exit -6)."""
+    threading.Thread(target=load_encoder, name="speakers-load").start()
 
 
 def embed(audio: np.ndarray, tiles: list[tuple[float, float]]) -> np.ndarray:

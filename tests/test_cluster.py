@@ -4,7 +4,8 @@ started here on 127.0.0.1 (free ports), driven through the real CLI.
 A batch through the cluster gives the archive a local batch gives (transcripts byte for
 byte but for `seconds`, the same index); a worker killed mid-task costs nothing; a
 scheduler that is not there is one line; a scheduler lost mid-batch keeps what finished
-and `retry` does the rest. Media are short narrations (tests/makemedia.py).
+and `retry` does the rest. Media are short narrations of one sentence each (tests/makemedia.py):
+the subject is where transcriptions run and what survives a kill, not the speech.
 """
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ class DaskCluster:
 
 @pytest.fixture(scope="module")
 def pieces(tmp_path_factory) -> list[makemedia.Piece]:
-    return makemedia.narrated(8, tmp_path_factory.mktemp("cluster-pieces"))
+    return makemedia.narrated(8, tmp_path_factory.mktemp("cluster-pieces"), sentences=1)  # 5-10 s each
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +102,23 @@ def pages(tmp_path_factory, pieces):
     server.close()
 
 
+WORKERS = ("w1", "dask-w2")
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def running_cluster(tmp_path_factory):
     cluster = DaskCluster(tmp_path_factory.mktemp("dask"))
-    cluster.start_workers("w1", "dask-w2")
+    cluster.start_workers(*WORKERS)
     yield cluster
     cluster.close()
+
+
+@pytest.fixture
+def cluster(running_cluster) -> DaskCluster:
+    """The module's cluster with both its workers: a worker a test killed is started again
+    here, by the next test that needs it (loading a worker's models takes seconds)."""
+    running_cluster.start_workers(*(name for name in WORKERS if name not in running_cluster.workers))
+    return running_cluster
 
 
 def listing(path: Path, pages: LoopbackServer, count: int, first: int = 0) -> Path:
@@ -194,7 +206,6 @@ def test_a_worker_killed_mid_task_costs_nothing(pages, cluster, tmp_path):
     opened = Archive.open(archive, readonly=True)
     for a in rows["articles"]:  # indexed once: as many documents as sentences, not twice as many
         assert a["indexed_docs"] == len(opened.article(a["id"]).sentences)
-    cluster.start_workers(victim)  # as it was, for any test after this one
 
 
 def test_a_scheduler_that_is_not_there_is_one_line(pages, tmp_path):

@@ -167,6 +167,11 @@ def detect_language(model: whisper.Whisper, audio: np.ndarray) -> tuple[str, flo
 
 def run(audio: np.ndarray, options: TranscribeOptions) -> EngineResult:
     torch.set_num_threads(options.cpu_threads or os.cpu_count() or 1)
+    # oneDNN builds its kernels for each new input shape, and the decoder's key/value cache grows
+    # a token at a time: the first transcription of each process spent 10-45 s of CPU on it (tiny.en,
+    # beam 5, 14-40 s of speech; the second one then ran at the speed it always runs without oneDNN,
+    # with the same words). PyTorch's own CPU kernels do the same float32 arithmetic, from the start.
+    torch.backends.mkldnn.enabled = False
     model = load_model(options.model)
     if options.language and not model.is_multilingual and options.language != "en":
         raise ArchiverError(f"model {options.model} is English-only; use a multilingual model for {options.language!r}")

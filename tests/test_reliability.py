@@ -358,9 +358,9 @@ def test_killed_batches_resume_to_one_consistent_archive(web, pieces, tmp_path):
             pytest.fail(f"run {runs} exited {process.returncode} (seed {seed}): {(tmp_path / 'err.txt').read_text()}")
         # every catalog claim of a killed run is backed by complete files (the index and temp files
         # are brought in line by the next run)
-        rows = check_consistent(archive, final=False) if (archive / "catalog.sqlite").exists() else \
+        catalog = check_consistent(archive, final=False) if (archive / "catalog.sqlite").exists() else \
             {"articles": []}
-        done = sum(a["status"] == "ok" for a in rows["articles"])
+        done = sum(a["status"] == "ok" for a in catalog["articles"])
         history.append(f"{'killed' if process.returncode else 'ended'} at {moment:.1f} s with {done} done")
         assert done >= before, f"a killed run undid finished work (seed {seed}): {history}"
         before = done
@@ -369,13 +369,13 @@ def test_killed_batches_resume_to_one_consistent_archive(web, pieces, tmp_path):
     assert final.returncode == 0, f"seed {seed}, {history}: {final.stderr}"
     report = json.loads(final.stdout)
     assert [a["status"] for a in report["articles"]] == ["ok"] * count, report
-    rows = check_consistent(archive)
-    assert sorted(a["source"] for a in rows["articles"]) == sorted(urls)  # each exactly once
-    assert [a["stage"] for a in rows["articles"]] == ["done"] * count
-    assert len(rows["videos"]) == count and len({v["sha256"] for v in rows["videos"]}) == count
-    assert all(v["stage"] == "done" and v["status"] == "ok" for v in rows["videos"])
+    catalog = check_consistent(archive)
+    assert sorted(a["source"] for a in catalog["articles"]) == sorted(urls)  # each exactly once
+    assert [a["stage"] for a in catalog["articles"]] == ["done"] * count
+    assert len(catalog["videos"]) == count and len({v["sha256"] for v in catalog["videos"]}) == count
+    assert all(v["stage"] == "done" and v["status"] == "ok" for v in catalog["videos"])
     assert len(list((archive / "transcripts").rglob("*.json"))) == count
-    for a in rows["articles"]:
+    for a in catalog["articles"]:
         assert a["indexed_docs"] == len(Archive.open(archive, readonly=True).article(a["id"]).sentences)
     hits = run_json("search", makemedia.keyword(pieces[0]), archive=archive)["hits"]
     assert hits and all(h["start"] is not None for h in hits if h["source"] == "transcript")
@@ -517,9 +517,9 @@ def test_searches_and_a_second_add_while_an_add_writes(web, pieces, tmp_path):
     # many searches while the adds wrote (how many depends on how fast the machine archives)
     assert sum(at < writing_ended for at in done["at"]) >= 50, "the searches did not run during the adds"
     assert cli_failures == []
-    rows = check_consistent(archive)
-    assert len(rows["articles"]) == 6 and len(rows["videos"]) == 6
-    shown = run_json("show", rows["articles"][0]["id"], archive=archive)
+    catalog = check_consistent(archive)
+    assert len(catalog["articles"]) == 6 and len(catalog["videos"]) == 6
+    shown = run_json("show", catalog["articles"][0]["id"], archive=archive)
     assert any(s["start"] is not None for s in shown["sentences"])
 
 
@@ -558,8 +558,8 @@ def test_network_faults_are_retried_and_cut_downloads_resume(web, pieces, tmp_pa
     half = len(media.read_bytes()) // 2
     assert 0 < videos["cut"][1].ranges_asked()[0] <= half, "the cut download did not resume"
     assert videos["cut, no ranges"][1].requests[2]["range"]  # asked to resume, got the whole file: restarted
-    rows = check_consistent(archive)
-    assert len(rows["videos"]) == 1 and rows["videos"][0]["sha256"] == sha256_file(media)  # restarted cleanly
+    catalog = check_consistent(archive)
+    assert len(catalog["videos"]) == 1 and catalog["videos"][0]["sha256"] == sha256_file(media)  # restarted cleanly
     assert len(list((archive / "transcripts").rglob("*.json"))) == 1
 
 
